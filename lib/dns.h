@@ -1,0 +1,124 @@
+/*
+ * dns - asynchronous DNS lookups for the SPF engine, over c-ares.
+ *
+ * One dns_ctx per event loop owns one c-ares channel, a TTL cache
+ * (positive and negative, bounded in bytes) and the table of queries in
+ * flight, so two checks asking for the same (name, type) at once share one
+ * query.  The module does not know about libevent: the loop that drives it
+ * registers a socket callback and asks for the next timeout (see
+ * dns_set_io_cb, dns_next_timeout, dns_process).
+ *
+ * Answers are parsed from the raw message by dnsmsg.c (c-ares 1.18's TXT
+ * and MX helpers drop TTLs).  CNAME chains inside one answer are followed;
+ * truncated UDP answers are retried over TCP by c-ares itself.
+ */
+#ifndef POLICYD_DNS_H
+#define POLICYD_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#define DNS_T_A     1
+#define DNS_T_NS    2
+#define DNS_T_CNAME 5
+#define DNS_T_PTR   12
+#define DNS_T_MX    15
+#define DNS_T_TXT   16
+#define DNS_T_AAAA  28
+
+/* Outcome of one lookup, as the SPF engine needs to tell them apart. */
+enum dns_status {
+	DNS_S_OK = 0,     /* at least one record of the asked type */
+	DNS_S_NODATA,     /* name exists, no record of that type */
+	DNS_S_NXDOMAIN,   /* name does not exist */
+	DNS_S_SERVFAIL,   /* SERVFAIL, REFUSED, other rcode, bad answer */
+	DNS_S_TIMEOUT,    /* no answer from any server in time */
+	DNS_S_ERROR,      /* local error: bad name, no servers, out of memory */
+};
+
+/*
+ * One resource record of the asked type, after CNAMEs were followed.
+ * A/AAAA: data holds 4 or 16 address bytes.
+ * TXT: data holds the character-strings joined with no separator
+ *      (NUL-terminated as well, len excludes it); first_len is the length
+ *      of the first character-string; nstrings the count.
+ * MX: pref, and data holds the exchange name (NUL-terminated, no trailing dot).
+ * PTR/CNAME: data holds the name (NUL-terminated, no trailing dot).
+ */
+struct dns_rr {
+	uint16_t type;
+	uint16_t pref;
+	uint32_t ttl;
+	size_t len;
+	size_t first_len;
+	unsigned nstrings;
+	unsigned char *data;
+};
+
+struct dns_answer {
+	enum dns_status status;
+	uint32_t ttl;          /* how long this answer may be cached */
+	bool from_cache;
+	const char *canon;     /* final name after CNAMEs (== asked name if none) */
+	size_t n;
+	const struct dns_rr *rr;
+};
+
+struct dns_ctx;
+struct dns_query;
+
+/* Called exactly once per dns_query() unless cancelled.  The answer is
+ * only valid during the call. */
+typedef void dns_cb(void *arg, const struct dns_answer *ans);
+
+struct dns_opts {
+	const char *const *servers;  /* "host[:port]" list, NULL-terminated; NULL = /etc/resolv.conf */
+	int timeout_ms;              /* per try; 0 = default (2000) */
+	int tries;                   /* 0 = default (2) */
+	size_t cache_bytes;          /* 0 = no cache */
+};
+
+/* Loop integration: called when c-ares wants a socket watched (or not). */
+typedef void dns_io_cb(void *arg, int fd, bool want_read, bool want_write);
+
+int dns_ctx_new(struct dns_ctx **out, const struct dns_opts *opts, char *err, size_t errlen);
+void dns_ctx_free(struct dns_ctx *ctx);
+void dns_set_io_cb(struct dns_ctx *ctx, dns_io_cb *cb, void *arg);
+/* Drive c-ares: fd readable/writable (or -1), or a timeout expired (both -1). */
+void dns_process(struct dns_ctx *ctx, int read_fd, int write_fd);
+/* Time until c-ares next needs dns_process(ctx, -1, -1); NULL if nothing pending. */
+struct timeval *dns_next_timeout(struct dns_ctx *ctx, struct timeval *tv);
+
+/*
+ * Start a lookup.  Returns NULL when the answer was delivered already
+ * (cache hit or immediate error: cb was called before return), else a
+ * handle usable with dns_cancel until cb runs.  Callers must cope with
+ * both.
+ */
+struct dns_query *dns_query(struct dns_ctx *ctx, const char *name, int type,
+			    dns_cb *cb, void *arg);
+void dns_cancel(struct dns_query *q);
+
+/*
+ * Timers on the same clock and loop as c-ares, so the engine and the
+ * policy can hold deadlines without knowing the loop.  Expired timers run
+ * from dns_process(ctx, -1, -1); dns_next_timeout() accounts for them.
+ */
+struct dns_timer;
+typedef void dns_timer_cb(void *arg);
+struct dns_timer *dns_timer_start(struct dns_ctx *ctx, long ms, dns_timer_cb *cb, void *arg);
+void dns_timer_stop(struct dns_timer *t);   /* NULL is fine; not after it fired */
+/* Monotonic milliseconds, the clock timers use. */
+long long dns_now_ms(void);
+
+/* Counters, for --trace, logs and the benchmark. */
+struct dns_stats {
+	unsigned long queries_sent, cache_hits, shared, cache_entries;
+	size_t cache_bytes;
+};
+void dns_get_stats(const struct dns_ctx *ctx, struct dns_stats *st);
+const char *dns_status_str(enum dns_status st);
+
+#endif
