@@ -58,6 +58,8 @@ $(B)/tools/%: t/tools/%.c $(B)/libpolicyd.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libpolicyd.a $(LDLIBS)
 
 -include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d)
+# Fragments of the test, fuzz and bench work: one file each, so they stay apart.
+-include $(sort $(wildcard mk/*.mk))
 
 deps-build:
 	@sh scripts/deps.sh build
