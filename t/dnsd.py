@@ -58,6 +58,7 @@ TYPE_NAMES[T_ANY] = 'ANY'
 RCODES = {0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN',
           4: 'NOTIMP', 5: 'REFUSED'}
 DEFAULT_TTL = 3600
+LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 MAX_CNAME_HOPS = 16
 
 
@@ -235,7 +236,7 @@ def open_maybe_gz(path):
 
 def load_suite_scenario(path, which):
     with open_maybe_gz(path) as f:
-        docs = [d for d in yaml.safe_load_all(f) if d]
+        docs = [d for d in yaml.load_all(f, Loader=LOADER) if d]
     if which.isdigit():
         i = int(which)
         if i >= len(docs):
@@ -616,7 +617,7 @@ def main():
             load_zone(doc.get('zonedata'), args.spf_to_txt is not False, zone)
         for zf in args.zone:
             with open_maybe_gz(zf) as f:
-                load_zone(yaml.safe_load(f), bool(args.spf_to_txt), zone)
+                load_zone(yaml.load(f, Loader=LOADER), bool(args.spf_to_txt), zone)
     except (ZoneError, OSError, yaml.YAMLError) as e:
         sys.stderr.write('dnsd: %s\n' % (e,))
         return 2
