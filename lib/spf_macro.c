@@ -358,6 +358,9 @@ bool spf_macro_domain_end_ok(const char *spec, size_t len)
 {
 	size_t pos = 0, last_end = (size_t)-1;
 
+	if (len == 0)
+		return true;  /* pyspf reports the empty case separately */
+
 	while (pos < len) {
 		if (spec[pos] == '.') {
 			size_t rn = len - pos - 1;
