@@ -356,6 +356,12 @@ static void batch_one(struct spf_check *c, enum op op, const char *name, int typ
 	batch_start(c, op, &nm, 1, type);
 }
 
+static bool dns_error(const struct slot *s)
+{
+	return s->st == DNS_S_TIMEOUT || s->st == DNS_S_ERROR ||
+	       (s->st == DNS_S_SERVFAIL && !s->c->servfail_void);
+}
+
 /* DNS failure of a slot -> temperror; returns true if it ended the check. */
 static bool slot_failed(struct spf_check *c, const struct slot *s)
 {
@@ -934,7 +940,12 @@ static void got_ptr_addrs(struct spf_check *c)
 	const char *valid[MAX_PTR];
 	for (size_t k = 0; k < c->nslots; k++) {
 		struct slot *s = &c->slots[k];
-		if (slot_failed(c, s) || slot_void(c, s))
+		if (dns_error(s)) {
+			/* RFC 7208 5.5: a failed A lookup skips that name */
+			trace(c, "%s skipped after a DNS error", s->name);
+			continue;
+		}
+		if (slot_void(c, s))
 			return;
 		if (addr_match(c, s, c->cl.v6 ? 128 : 32) && nv < MAX_PTR)
 			valid[nv++] = s->name;
@@ -1011,7 +1022,14 @@ static void process_batch(struct spf_check *c)
 		break;
 	}
 	case OP_PTR:
-		if (slot_failed(c, s) || slot_void(c, s))
+		if (dns_error(s)) {
+			/* RFC 7208 5.5: no match (and %{p} is "unknown") */
+			trace(c, "PTR lookup failed: no validated names");
+			slots_free(c);
+			got_ptr_addrs(c);
+			return;
+		}
+		if (slot_void(c, s))
 			break;
 		addr_batch(c, OP_PTR_ADDRS, s, s->n > MAX_PTR ? MAX_PTR : s->n);
 		return;
