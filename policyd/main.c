@@ -1,14 +1,16 @@
 /*
- * main - placeholder until the command line and modes land (daemon branch);
- * exists so that `make` links and lib/attr, lib/log can be used.
+ * main - placeholder entry point of the engine branch: only `check`.
+ * The daemon's main.c replaces this file when the branches are merged.
  */
 #include <stdio.h>
+#include <string.h>
 
-int
-main(int argc, char **argv)
+#include "check_cmd.h"
+
+int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fputs("policyd-spf: not implemented yet\n", stderr);
-	return 70;
+	if (argc >= 2 && strcmp(argv[1], "check") == 0)
+		return check_cmd_main(argc - 1, argv + 1);
+	fprintf(stderr, "usage: policyd-spf check --ip IP --sender ADDR --helo NAME ...\n");
+	return 64;
 }
