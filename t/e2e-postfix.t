@@ -68,16 +68,15 @@ t = Tap()
 # -- what the user sees ------------------------------------------------------
 
 def env_from(sender):
-    """envelope-from= as the server under test writes it.  The Python
-    server lower-cases every request value and writes it bare; ours keeps
-    it as received and, when it contains '=', writes a quoted-string with
-    each '=' as a quoted-pair (OpenDMARC 1.4.2 misreads bare '=' in SRS and
-    VERP addresses; docs: the policy issue)."""
+    """envelope-from= as the server under test writes it.  Both lower-case
+    every request value (as Python does).  The Python server writes it
+    bare; ours, when it contains '=', writes a quoted-string with each '='
+    as a quoted-pair (OpenDMARC 1.4.2 misreads bare '=' in SRS and VERP
+    addresses; Envelope_From_Escape, the policy issue)."""
     if sender == '':
         return '<>'
-    if SERVER == 'python':
-        return sender.lower()
-    if '=' in sender:
+    sender = sender.lower()
+    if SERVER == 'ours' and '=' in sender:
         return '"' + sender.replace('\\', '\\\\').replace('"', '\\"').replace('=', '\\=') + '"'
     return sender
 
@@ -131,7 +130,7 @@ class Env:
         self.pf = None
         self.listeners = {}          # (mode, cfg) -> smtpd port
         self.daemons = {}            # (mode, cfg) -> Popen (daemon modes)
-        self.confs = {}              # cfg name -> path (per mode: see conf_path)
+        self.confs = {}              # (mode, cfg) -> policyd-spf.conf path
 
 
 def check_components():
