@@ -562,6 +562,11 @@ def main():
                     t.ok(p.poll() is None, '[%s] policyd-spf (%s) still running' % (mode, cfg),
                          'exit status %s; log %s' % (p.poll(), os.path.join(
                              root, 'logs', 'policyd-%s-%s.log' % (mode, cfg))))
+        if SERVER == 'ours':
+            # Ours was told DNS_Servers; only OpenDMARC reads resolv.conf.
+            other = [l for l in read_from(env.dns53_log, 0).splitlines()
+                     if not l.startswith('listening ') and ' _dmarc.' not in l]
+            t.eq(other, [], 'policyd-spf sent no query to the resolv.conf server')
         status = 0
     except StartError as e:
         t.ok(False, 'set-up: ' + str(e).splitlines()[0], str(e))
