@@ -710,6 +710,7 @@ report(void)
 	printf("target=%s\nconns=%d\nrequests=%llu\nwarmup=%d\nseconds=%.3f\n",
 	    lg.target, lg.nconn, (unsigned long long)lg.done, lg.nconn,
 	    secs > 0 ? secs : 0);
+	printf("sent=%llu\n", (unsigned long long)lg.sent);
 	printf("rps=%.1f\n", secs > 0 ? (double)lg.done / secs : 0);
 	printf("p50_ms=%.3f\np90_ms=%.3f\np99_ms=%.3f\nmax_ms=%.3f\n",
 	    pct(0.50), pct(0.90), pct(0.99), lg.nlat ? lg.lat[lg.nlat - 1] / 1000.0 : 0);
