@@ -633,6 +633,12 @@ int dns_ctx_new(struct dns_ctx **out, const struct dns_opts *opts, char *err, si
 	ao.qcache_max_ttl = 0;
 	mask |= ARES_OPT_QUERY_CACHE;
 #endif
+#ifdef ARES_OPT_MAXTIMEOUTMS
+	/* c-ares >= 1.27 adapts the timeout to measured latency; the
+	 * configured one stays the ceiling. */
+	ao.maxtimeout = ao.timeout;
+	mask |= ARES_OPT_MAXTIMEOUTMS;
+#endif
 	rc = ares_init_options(&ctx->ch, &ao, mask);
 	if (rc != ARES_SUCCESS) {
 		snprintf(err, errlen, "c-ares init: %s", ares_strerror(rc));

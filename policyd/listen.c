@@ -256,6 +256,16 @@ listen_add(struct listen_set *ls, const char *spec, const struct listen_unix_opt
 }
 
 void
+listen_close_fds(struct listen_set *ls)
+{
+	for (size_t i = 0; i < ls->n; i++) {
+		if (ls->fd[i] >= 0)
+			close(ls->fd[i]);
+		ls->fd[i] = -1;
+	}
+}
+
+void
 listen_close(struct listen_set *ls, int unlink_paths)
 {
 	for (size_t i = 0; i < ls->n; i++) {

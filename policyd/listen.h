@@ -34,6 +34,8 @@ int listen_parse(const char *spec, int *is_unix, char *host, size_t hostlen,
 /* Bind and listen one endpoint (may add several fds: a name with v4+v6). */
 int listen_add(struct listen_set *ls, const char *spec, const struct listen_unix_opts *uo,
 	       char *err, size_t errlen);
+/* Stop listening (server stopping): close the fds, keep the paths for unlinking. */
+void listen_close_fds(struct listen_set *ls);
 /* Close everything; unlink the unix sockets we created when unlink_paths. */
 void listen_close(struct listen_set *ls, int unlink_paths);
 

@@ -178,6 +178,9 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 	for (size_t i = 0; i < s->nlev; i++)
 		evconnlistener_free(s->lev[i]);
 	s->nlev = 0;
+	/* closed, not just unwatched: new clients get a refusal, not a hang */
+	if (s->ls != NULL)
+		listen_close_fds(s->ls);
 	for (struct conn *c = s->conns; c != NULL; c = conn_next(c))
 		conn_shutdown(c);
 	if (s->nconns == 0)
@@ -248,7 +251,7 @@ dns_setup(struct srv *s, char *err, size_t errlen)
 }
 
 int
-server_run(const struct server_opts *opts, struct conf *conf, const struct listen_set *ls,
+server_run(const struct server_opts *opts, struct conf *conf, struct listen_set *ls,
 	   int in_fd, int out_fd)
 {
 	struct srv srv, *s = &srv;

@@ -34,7 +34,7 @@ struct srv {
 	bool spawn;
 	bool stopping;
 
-	const struct listen_set *ls;
+	struct listen_set *ls;
 	struct evconnlistener *lev[LISTEN_MAX_FDS];
 	size_t nlev;
 	bool accept_paused;
@@ -52,7 +52,7 @@ struct srv {
  * one connection in_fd/out_fd (spawn, in_fd >= 0).  Takes a reference on
  * conf.  Returns the exit status.
  */
-int server_run(const struct server_opts *opts, struct conf *conf, const struct listen_set *ls,
+int server_run(const struct server_opts *opts, struct conf *conf, struct listen_set *ls,
 	       int in_fd, int out_fd);
 
 /* For conn.c */

@@ -46,7 +46,7 @@ on_signal(int sig)
 static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGALRM };
 
 static pid_t
-spawn_worker(const struct server_opts *opts, struct conf *conf, const struct listen_set *ls,
+spawn_worker(const struct server_opts *opts, struct conf *conf, struct listen_set *ls,
 	     const sigset_t *oldmask)
 {
 	pid_t pid = fork();
@@ -61,7 +61,7 @@ spawn_worker(const struct server_opts *opts, struct conf *conf, const struct lis
 
 int
 workers_run(int n, const struct server_opts *opts, struct conf *conf,
-	    const struct listen_set *ls)
+	    struct listen_set *ls)
 {
 	pid_t pids[WORKERS_MAX];
 	time_t started[WORKERS_MAX];
@@ -113,6 +113,7 @@ workers_run(int n, const struct server_opts *opts, struct conf *conf,
 			for (int i = 0; i < n; i++)
 				if (pids[i] > 0)
 					kill(pids[i], SIGTERM);
+			listen_close_fds(ls);
 			alarm(STOP_KILL_S);
 		}
 		if (got_hup) {

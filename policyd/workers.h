@@ -13,6 +13,6 @@
 
 /* Returns the exit status once every worker has stopped. */
 int workers_run(int n, const struct server_opts *opts, struct conf *conf,
-		const struct listen_set *ls);
+		struct listen_set *ls);
 
 #endif

@@ -44,7 +44,7 @@ srv.stop()
 
 # ---- SIGTERM with checks in flight
 zone = {'example.com': [{'TXT': 'v=spf1 ip4:192.0.2.0/24 -all'}],
-        'mx.example.com': [{'TXT': 'v=spf1 a -all'}, {'A': '192.0.2.1'}]}
+        'mx.example.com': [{'TXT': 'v=spf1 ip4:192.0.2.0/24 -all'}]}
 PASS = ('action=prepend Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=192.0.2.%d; '
         'helo=mx.example.com; envelope-from=alice@example.com; receiver=example.net \n\n')
 
