@@ -23,14 +23,14 @@ except FileNotFoundError as e:
 mult = 3 if os.environ.get('PSPF_ASAN') else 1
 
 
-def run(conf, requests, timeout=60, env=None):
+def run(conf, requests, timeout=60, env=None, files=None):
     return policylib.run_spawn(OURS, conf + 'DNS_Servers = %s\n' % dns.server, requests,
-                               timeout=timeout * mult, env=env)
+                               timeout=timeout * mult, env=env, files=files)
 
 
 with testlib.Dnsd(zone=policylib.ZONE) as dns:
     for case in policylib.cases():
-        rc, got, err = run(case['conf'], case['requests'], case['timeout'])
+        rc, got, err = run(case['conf'], case['requests'], case['timeout'], files=case['files'])
         tap.is_(got, case['want'], case['name'], err[-800:])
         tap.is_(rc, 0, '  exit status 0', err[-800:])
 

@@ -79,13 +79,23 @@ def replies(raw):
     return [blk for blk in text.split('\n\n') if blk]
 
 
-def run_spawn(argv, conf_text, requests, timeout=60, env=None, path=None):
+def run_spawn(argv, conf_text, requests, timeout=60, env=None, path=None, files=None):
+    """Run a server on a config (with '{dir}' replaced by the config's
+    directory, where `files` are written too); (exit status, replies,
+    stderr)."""
     d = None
     if path is None:
         d = tempfile.mkdtemp(prefix='pspf-pol.')
         path = os.path.join(d, 'policyd-spf.conf')
+    cdir = os.path.dirname(path)
+    written = []
+    for name, content in (files or {}).items():
+        fp = os.path.join(cdir, name)
+        with open(fp, 'w') as f:
+            f.write(content)
+        written.append(fp)
     with open(path, 'w') as f:
-        f.write(conf_text)
+        f.write(conf_text.replace('{dir}', cdir))
     try:
         p = subprocess.run(list(argv) + [path], input=encode(requests), capture_output=True,
                            timeout=timeout, env=env)
@@ -94,6 +104,8 @@ def run_spawn(argv, conf_text, requests, timeout=60, env=None, path=None):
         return None, replies(e.stdout or b''), 'timed out'
     finally:
         os.unlink(path)
+        for fp in written:
+            os.unlink(fp)
         if d:
             os.rmdir(d)
 
@@ -124,9 +136,10 @@ TEMPR = 'SPF Temporary Error: DNS Timeout'
 BASE = 'debugLevel = 1\nLookup_Time = 2\nWhitelist_Lookup_Time = 2\n'
 
 
-def C(name, conf, requests, want, python=None, why=None, timeout=60, logs_differ=False):
+def C(name, conf, requests, want, python=None, why=None, timeout=60, logs_differ=False, files=None):
     return {'name': name, 'conf': BASE + conf, 'requests': requests, 'want': want,
-            'python': python, 'why': why, 'timeout': timeout, 'logs_differ': logs_differ}
+            'python': python, 'why': why, 'timeout': timeout, 'logs_differ': logs_differ,
+            'files': files}
 
 
 def mf(res, sender, helo='unknown.example.net', ip=BAD, rcv='example.net'):
@@ -364,6 +377,36 @@ def cases():
     out.append(C('debugLevel 0: only errors', 'debugLevel = 0\nWhitelist = 10.0.0.0/8,bogus\n',
                  [req()], [rej(FAILR, 'mfrom', 'alice@fail.example.com')]))
     out.append(C('debugLevel -1: silent', 'debugLevel = -1\n', [req()], [rej(FAILR, 'mfrom', 'alice@fail.example.com')]))
+
+    # --- verbose logs (compared with the Python server's, Read line order aside) ---
+    out.append(C('debugLevel 5: caching, bypass, No_Mail', 'debugLevel = 5\nNo_Mail = True\nWhitelist = 10.0.0.0/8\n'
+                 'HELO_pass_restriction = x\nInternalHosts = 10.0.0.1, 10.0.0.2\n',
+                 [req(helo_name='softhelo.example.com', sender='alice@none.example.com', queue_id='4XyZ', instance='i1'),
+                  req(instance='i1'), req(client_address='127.0.0.1'), req(sender='alice@nomail.example.com'),
+                  req(sender='alice@notnomail.example.com'), req(client_address='10.9.9.9', instance='i2'),
+                  req(client_address='10.9.9.9', instance='i2')],
+                 [hh('Softfail', SOFTR, 'softhelo.example.com', 'alice@none.example.com'), 'action=dunno',
+                  'action=prepend X-Comment: SPF check N/A for local connections - client-ip=127.0.0.1; helo=unknown.example.net; envelope-from=alice@fail.example.com; receiver=example.net ',
+                  rej(FAILR, 'mfrom', 'alice@nomail.example.com'), mf('Fail', 'alice@notnomail.example.com'),
+                  'action=prepend X-Comment: SPF skipped for whitelisted relay - client-ip=10.9.9.9; helo=unknown.example.net; envelope-from=alice@fail.example.com; receiver=example.net ',
+                  'action=dunno']))
+    out.append(C('Per_User, debugLevel 4', 'debugLevel = 4\nPer_User = text,{dir}/peruser\n',
+                 [req(recipient='bob@example.net'), req(recipient='alice@example.net', instance='m1'),
+                  req(recipient='carol@example.net', sender='alice@softfail.example.com', instance='m1'),
+                  req(recipient='carol@example.net', sender='alice@softfail.example.com', instance='m1'),
+                  req(recipient='dave@example.net', client_address=GOOD, sender='alice@pass.example.com')],
+                 [mf('Fail', 'alice@fail.example.com', rcv='bob@example.net'),
+                  rej(FAILR, 'mfrom', 'alice@fail.example.com', rcv='alice@example.net'),
+                  rej('Receiver policy for SPF Softfail', 'mfrom', 'alice@softfail.example.com', rcv='carol@example.net'),
+                  rej('Receiver policy for SPF Softfail', 'mfrom', 'alice@softfail.example.com', rcv='carol@example.net'),
+                  'action=helo_class'],
+                 files={'peruser': '# per user\nbob@example.net, Mail_From_reject=False|TestOnly=0\n'
+                                   'carol@example.net,Reject_Not_Pass_Domains=softfail.example.com|debugLevel=2\n'
+                                   'dave@example.net,Mail_From_pass_restriction=helo_class|Authserv-Id=x\n'}))
+    out.append(C('Per_User file missing', 'Per_User = text,{dir}/nonexistent\n', [req()],
+                 [rej(FAILR, 'mfrom', 'alice@fail.example.com', rcv='bob@example.net')]))
+    out.append(C('Mock = False', 'Mock = False\n', [req(), req(sender='')],
+                 ['action=dunno mock header field that should be ignored'] * 2))
 
     # --- odd requests ---
     out.append(C('no client_address', '', [req(client_address=None)], ['action=dunno']))
