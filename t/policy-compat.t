@@ -157,6 +157,10 @@ def inside():
                                                   timeout=case['timeout'] * timeout_mult, path=cpath,
                                                   files=case['files'])
             olog = slog.drain()
+            if case['ours_log']:
+                _, orest = split_logs(olog)
+                tap.is_([l for l in orest if l in case['ours_log']], list(case['ours_log']),
+                        'ours logs: %s' % name, orest)
             if not case['why'] and not case.get('logs_differ'):
                 oreads, orest = split_logs(olog)
                 preads, prest = split_logs(pylog)

@@ -86,6 +86,7 @@ def run_spawn(argv, conf_text, requests, timeout=60, env=None, path=None, files=
     d = None
     if path is None:
         d = tempfile.mkdtemp(prefix='pspf-pol.')
+        os.chmod(d, 0o755)   # started as root, ours drops privileges: files must stay readable
         path = os.path.join(d, 'policyd-spf.conf')
     cdir = os.path.dirname(path)
     written = []
@@ -93,6 +94,7 @@ def run_spawn(argv, conf_text, requests, timeout=60, env=None, path=None, files=
         fp = os.path.join(cdir, name)
         with open(fp, 'w') as f:
             f.write(content)
+        os.chmod(fp, 0o644)
         written.append(fp)
     with open(path, 'w') as f:
         f.write(conf_text.replace('{dir}', cdir))
@@ -136,10 +138,11 @@ TEMPR = 'SPF Temporary Error: DNS Timeout'
 BASE = 'debugLevel = 1\nLookup_Time = 2\nWhitelist_Lookup_Time = 2\n'
 
 
-def C(name, conf, requests, want, python=None, why=None, timeout=60, logs_differ=False, files=None):
+def C(name, conf, requests, want, python=None, why=None, timeout=60, logs_differ=False, files=None,
+      ours_log=()):
     return {'name': name, 'conf': BASE + conf, 'requests': requests, 'want': want,
             'python': python, 'why': why, 'timeout': timeout, 'logs_differ': logs_differ,
-            'files': files}
+            'files': files, 'ours_log': ours_log}
 
 
 def mf(res, sender, helo='unknown.example.net', ip=BAD, rcv='example.net'):
@@ -313,6 +316,20 @@ def cases():
                  [req(client_address=GOOD, helo_name='passhelo.example.com', sender='alice@pass.example.com')],
                  ['action=helo_class'], python=['action=None'],
                  why='Python answers action=None (Postfix 451)'))
+    out.append(C('HELO_pass_restriction with Mail_From_reject = No_Check', 'HELO_pass_restriction = hp\nMail_From_reject = No_Check\n',
+                 [req(client_address=GOOD, helo_name='passhelo.example.com', instance='h1'),
+                  req(client_address=GOOD, helo_name='passhelo.example.com', instance='h1')],
+                 ['action=hp', 'action=hp'],
+                 python=[hh('Pass', PASSR, 'passhelo.example.com', 'alice@fail.example.com', GOOD), 'action=hp'],
+                 why='the restriction applies to the first recipient too'))
+    out.append(C('NAT warning for a private client address', 'NAT_Warning_Interval = 1\n',
+                 [req(client_address='172.17.0.5', sender='alice@none.example.com'),
+                  req(client_address='172.17.0.5', sender='alice@none.example.com')],
+                 [mf('None', 'alice@none.example.com', ip='172.17.0.5')] * 2, logs_differ=True,
+                 ours_log=[(20, 'WARNING: SPF checked for client 172.17.0.5, a private address (1 such checks so far): '
+                                'the client IP is probably a NAT gateway or a Docker bridge, and SPF results for it '
+                                'are meaningless. Let the MTA see the real client address, or list this network in '
+                                'Whitelist or skip_addresses (NAT_Warning_Interval = 0 silences this warning)')]))
     out.append(C('Prospective', 'Prospective = 192.0.2.10\n',
                  [req(sender='alice@pass.example.com'), req(sender='alice@fail.example.com')],
                  ['action=dunno', rej(FAILR, 'mfrom', 'alice@fail.example.com', GOOD)]))
