@@ -286,6 +286,7 @@ struct rd {
 	conf_report_fn *report;
 	void *arg;
 	int fatal;                /* problems that stop start-up */
+	unsigned kline[sizeof keys / sizeof keys[0]];   /* line each key was last set on */
 	char *err;
 	size_t errlen;
 };
@@ -497,6 +498,7 @@ static void rd_line(struct rd *r, unsigned ln, char *line, size_t len)
 	}
 	if (k->type != K_OURS)
 		note_added(p, k);
+	r->kline[k - keys] = ln;
 	switch (k->type) {
 	case K_STR:
 	case K_DATASET:
@@ -712,6 +714,13 @@ struct conf *conf_load_buf(const char *name, const char *data, size_t len, char 
 
 /* ---- conf_check: the reader's problems plus what Python trips on ----- */
 
+static unsigned kl(const struct rd *r, const char *name)
+{
+	const struct key *k = key_find(name);
+
+	return k ? r->kline[k - keys] : 0;
+}
+
 static void chk_semantics(struct rd *r)
 {
 	const struct conf_py *p = r->c->py;
@@ -727,45 +736,45 @@ static void chk_semantics(struct rd *r)
 		for (size_t i = 0; ok[i]; i++)
 			found |= strcmp(ok[i], v) == 0;
 		if (!found)
-			rd_problem(r, false, 0, "%s = '%s' is not one of the exact values: no result "
+			rd_problem(r, false, kl(r, which ? "Mail_From_reject" : "HELO_reject"), "%s = '%s' is not one of the exact values: no result "
 				   "is rejected by it (values are case-sensitive)",
 				   which ? "Mail_From_reject" : "HELO_reject", v);
 	}
 	if (strcmp(p->permerror_reject, "True") && strcmp(p->permerror_reject, "False"))
-		rd_problem(r, false, 0, "PermError_reject = '%s' means False (only exact True turns it on)",
+		rd_problem(r, false, kl(r, "PermError_reject"), "PermError_reject = '%s' means False (only exact True turns it on)",
 			   p->permerror_reject);
 	if (strcmp(p->temperror_defer, "True") && strcmp(p->temperror_defer, "False"))
-		rd_problem(r, false, 0, "TempError_Defer = '%s' means False (only exact True turns it on)",
+		rd_problem(r, false, kl(r, "TempError_Defer"), "TempError_Defer = '%s' means False (only exact True turns it on)",
 			   p->temperror_defer);
 	if (p->skip_addresses && !*p->skip_addresses)
-		rd_problem(r, false, 0, "skip_addresses is empty: the Python server crashes on every "
+		rd_problem(r, false, kl(r, "skip_addresses"), "skip_addresses is empty: the Python server crashes on every "
 			   "request; this one treats it as an empty list");
 	if (strstr(p->header_type, "SPF") && strstr(p->header_type, "AR"))
-		rd_problem(r, false, 0, "Header_Type = '%s' contains both SPF and AR: the Python server "
+		rd_problem(r, false, kl(r, "Header_Type"), "Header_Type = '%s' contains both SPF and AR: the Python server "
 			   "crashes on SPF-checked requests", p->header_type);
 	if (strstr(p->header_type, "AR") && !*p->authserv_id)
-		rd_problem(r, false, 0, "Header_Type AR with an empty Authserv_Id: the Python server "
+		rd_problem(r, false, kl(r, "Authserv_Id") ? kl(r, "Authserv_Id") : kl(r, "Header_Type"), "Header_Type AR with an empty Authserv_Id: the Python server "
 			   "crashes on SPF-checked requests");
 	if (p->mock)
-		rd_problem(r, false, 0, "Mock is on (any non-empty value, even False, turns it on): "
+		rd_problem(r, false, kl(r, "Mock"), "Mock is on (any non-empty value, even False, turns it on): "
 			   "every request gets action=dunno and no check");
 	if (p->has_default_seed_only)
-		rd_problem(r, false, 0, "defaultSeedOnly has no effect (deprecated)");
+		rd_problem(r, false, kl(r, "defaultSeedOnly"), "defaultSeedOnly has no effect (deprecated)");
 	if (p->per_user && *p->per_user) {
 		const char *comma = strchr(p->per_user, ',');
 
 		if (!comma || strchr(comma + 1, ','))
-			rd_problem(r, false, 0, "Per_User = '%s' must be text,<path>", p->per_user);
+			rd_problem(r, false, kl(r, "Per_User"), "Per_User = '%s' must be text,<path>", p->per_user);
 		else if (strncmp(p->per_user, "text,", 5) != 0)
-			rd_problem(r, false, 0, "Per_User type must be 'text'");
+			rd_problem(r, false, kl(r, "Per_User"), "Per_User type must be 'text'");
 	}
 	if (pystr_format_check(p->reason_message, why, sizeof why) < 0)
-		rd_problem(r, false, 0, "Reason_Message: %s", why);
+		rd_problem(r, false, kl(r, "Reason_Message"), "Reason_Message: %s", why);
 	for (int which = 0; which < 2; which++) {
 		const char *v = which ? p->whitelist : p->skip_addresses;
 
 		if (v && *v && iplist_check(v, why, sizeof why) < 0)
-			rd_problem(r, false, 0, "%s: %s", which ? "Whitelist" : "skip_addresses", why);
+			rd_problem(r, false, kl(r, which ? "Whitelist" : "skip_addresses"), "%s: %s", which ? "Whitelist" : "skip_addresses", why);
 	}
 }
 
