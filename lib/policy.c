@@ -170,6 +170,35 @@ static int netlist(struct policy_check *c, const char *name, const char *list)
 
 static void finish(struct policy_check *c);
 
+static bool kind_pending(const struct policy_check *c, enum op_kind k)
+{
+	for (size_t i = 0; i < c->nops; i++)
+		if (c->ops[i].kind == k && !c->ops[i].done)
+			return true;
+	return false;
+}
+
+/*
+ * Is the answer known before every lookup is back?  The Python order
+ * decides: a Domain_Whitelist pass wins over everything after it; a
+ * HELO_Whitelist hit once Domain_Whitelist is known not to pass; and a
+ * HELO reject or defer once no bypass can hit any more, so a dead MAIL
+ * FROM domain does not delay a HELO reject (the Python server never
+ * looks it up).  The PTR bypass needs its answer, so it always waits.
+ */
+static bool decided_early(const struct policy_check *c)
+{
+	if (c->dw_pass)
+		return true;
+	if (kind_pending(c, OP_DW))
+		return false;
+	if (c->hw_hit)
+		return true;
+	if (kind_pending(c, OP_HW) || kind_pending(c, OP_PTR))
+		return false;
+	return c->r.helo_spf.done && pd_helo_decides(&c->r);
+}
+
 static void op_done(struct op *o)
 {
 	struct policy_check *c = o->c;
@@ -177,7 +206,8 @@ static void op_done(struct op *o)
 	o->done = true;
 	o->spf = NULL;
 	o->q = NULL;
-	if (--c->pending == 0 && !c->starting)
+	c->pending--;
+	if (!c->starting && (c->pending == 0 || decided_early(c)))
 		finish(c);
 }
 
@@ -246,7 +276,7 @@ static void wl_timeout(void *arg)
 		}
 	}
 	c->starting = false;
-	if (c->pending == 0)
+	if (c->pending == 0 || decided_early(c))
 		finish(c);
 }
 
@@ -255,8 +285,9 @@ static void deadline(void *arg)
 	struct policy_check *c = arg;
 
 	c->deadline = NULL;
-	log_info("%s: checks not finished within Request_Timeout (%d s): answering with what is known",
-		 c->attr[4] ? c->attr[4] : "request", c->conf->request_timeout);
+	log_info("SPF checks for client %s, sender %s not finished within Request_Timeout (%d s): "
+		 "unfinished checks count as Temperror", c->r.ip ? c->r.ip : "", c->r.snd ? c->r.snd : "",
+		 c->conf->request_timeout);
 	c->starting = true;
 	for (size_t i = 0; i < c->nops; i++) {
 		struct op *o = &c->ops[i];
@@ -702,7 +733,7 @@ struct policy_check *policy_check_start(struct policy_session *s, struct conf *c
 	if (conf->request_timeout > 0)
 		c->deadline = dns_timer_start(dns, conf->request_timeout * 1000L, deadline, c);
 	start_lookups(c);
-	if (c->pending == 0)
+	if (c->pending == 0 || decided_early(c))
 		finish(c);
 	c->starting = false;
 	if (c->finished) {
