@@ -88,6 +88,9 @@ ZONE.update({
     'twospf.example.com': [{'TXT': 'v=spf1 -all'}, {'TXT': 'v=spf1 +all'}],
     'nonascii.example.com': [{'TXT': 'v=spf1 a:b\u00fccher.example.com -all'}],
     'nonascii-other.example.com': [{'TXT': 'caf\u00e9'}, {'TXT': 'v=spf1 -all'}],
+    # pydns sends non-ASCII names as IDNA
+    'xn--bcher-kva.example.com': [{'TXT': 'v=spf1 a:munich.example.com -all'}],
+    'munich.example.com': [{'A': '192.0.2.10'}],
 })
 
 # (domain, ip): what we do differently on purpose, and why
@@ -108,6 +111,7 @@ for _ip in ('192.0.2.10', '2001:db8::10'):
 
 CASES = [(k, ip) for k in RECORDS for ip in ('192.0.2.10', '2001:db8::10')] + \
         [(k, '192.0.2.10') for k in ('twospf', 'nonascii', 'nonascii-other')] + \
+        [('b\u00fccher', '192.0.2.10'), ('b\u00fccher', '192.0.2.11')] + \
         [('exp', '::ffff:192.0.2.99'), ('toomany', '192.0.2.99'), ('ptr', '192.0.2.99')]
 
 
