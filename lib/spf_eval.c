@@ -270,7 +270,8 @@ static void on_answer(void *arg, const struct dns_answer *ans)
 					s->st = DNS_S_ERROR;
 					break;
 				}
-				memcpy(d->data, r->data, r->len);
+				if (r->len)
+					memcpy(d->data, r->data, r->len);
 				d->data[r->len] = '\0';
 				d->len = r->len;
 				d->first_len = r->first_len;
@@ -857,6 +858,11 @@ static void got_exp(struct spf_check *c)
 		set_default_exp(c);
 		return;
 	}
+	/* pyspf cuts one leading "label" off any expansion over 253 characters,
+	 * explanations included; the reject text must match it */
+	char *dot = strchr(out, '.');
+	if (strlen(out) > 253 && dot)
+		memmove(out, dot + 1, strlen(dot + 1) + 1);
 	trace(c, "explanation: %s", out);
 	c->explanation = out;
 	c->exp_from_record = true;
@@ -1006,7 +1012,8 @@ static void process_batch(struct spf_check *c)
 			error(c, SPF_PERMERROR, "More than %d MX records returned", MAX_MX);
 			break;
 		}
-		qsort(s->rr, s->n, sizeof(*s->rr), mx_cmp);
+		if (s->n > 1)
+			qsort(s->rr, s->n, sizeof(*s->rr), mx_cmp);
 		addr_batch(c, OP_MX_ADDRS, s, s->n);
 		return;  /* the new batch is running */
 	case OP_MX_ADDRS: {
