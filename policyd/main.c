@@ -356,6 +356,8 @@ main(int argc, char **argv)
 	cli.dns[cli.ndns] = NULL;
 	opts.dns_servers = cli.ndns > 0 ? cli.dns : NULL;
 
+	if (!root && (cli.user != NULL || cli.group != NULL || c->user != NULL || c->group != NULL))
+		log_warn("not started as root: User/Group (--user/--group) ignored");
 	if (root && privdrop_resolve(&pd, cli.user != NULL ? cli.user : c->user,
 				     cli.group != NULL ? cli.group : c->group, err, sizeof(err)) < 0) {
 		fatal_msg(err);
