@@ -35,6 +35,7 @@ import signal      # noqa: E402
 import socket      # noqa: E402
 import subprocess  # noqa: E402
 import tempfile    # noqa: E402
+import threading   # noqa: E402
 import time        # noqa: E402
 import traceback   # noqa: E402
 
@@ -413,8 +414,38 @@ def sc_odd_sender(env, mode, port, m):
     accepted(env, tag, s, [received_spf('Pass', GOOD4, HELO, 'Odd Box=1;x@pass.example')])
 
 
+def sc_slow_dns_no_stall(env, mode, port, m):
+    # Four sessions wait on a DNS server that never answers (Lookup_Time =
+    # 3); a fifth one, started while they wait, must be done before any of
+    # them: a server that blocks on DNS would make it queue behind one.
+    tag = m + ' slow DNS does not hold up other checks'
+    slow = []
+
+    def one():
+        ss = swaks(port, BAD4, HELO, HELO, 'alice@timeout.example', [BOB])
+        slow.append((time.time(), ss))
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    t0 = time.time()
+    for th in threads:
+        th.start()
+    time.sleep(0.7)
+    s = swaks(port, GOOD4, HELO, HELO, 'alice@pass.example', [BOB])
+    quick_end = time.time()
+    for th in threads:
+        th.join()
+    accepted(env, tag + ', the quick one', s,
+             [received_spf('Pass', GOOD4, HELO, 'alice@pass.example')])
+    first_slow = min(e for e, _ in slow) if slow else quick_end
+    t.ok(quick_end < first_slow,
+         '%s: the quick one was done after %.1fs, before the first slow one (%.1fs)'
+         % (tag, quick_end - t0, first_slow - t0))
+    for i, (_, ss) in enumerate(slow):
+        accepted(env, '%s, slow one %d' % (tag, i + 1), ss,
+                 [received_spf('Temperror', BAD4, HELO, 'alice@timeout.example')])
+
+
 SPF_SCENARIOS = [sc_pass, sc_pass3, sc_fail, sc_other_results, sc_timeout, sc_skip,
-                 sc_null_sender, sc_ipv6, sc_odd_sender]
+                 sc_null_sender, sc_ipv6, sc_odd_sender, sc_slow_dns_no_stall]
 
 
 def spf_scenarios(env, mode):
