@@ -49,6 +49,8 @@ REPO = os.path.dirname(HERE)
 SERVER = os.environ.get('PSPF_E2E_SERVER', 'ours')
 MODES = [m for m in os.environ.get('PSPF_E2E_MODES', 'spawn,daemon-unix,daemon-inet').split(',') if m]
 PYTHON_SERVER = '/usr/bin/policyd-spf'
+DROPIN_BIN = '/usr/bin/policyd-spf'        # where master.cf lines expect it
+DROPIN_CONF = '/etc/postfix-policyd-spf-python/policyd-spf.conf'
 PY = '/usr/bin/python3'
 
 MX = 'mx.test.example'
@@ -146,6 +148,12 @@ def check_components():
             missing.append('socat')
     elif SERVER != 'ours':
         missing.append('PSPF_E2E_SERVER must be "ours" or "python", not %r' % SERVER)
+    if 'spawn' in MODES:
+        # mount points of the drop-in spawn service (Debian's Python
+        # package puts files there; we bind-mount over them, privately)
+        for f in (DROPIN_BIN, DROPIN_CONF):
+            if not os.path.isfile(f):
+                missing.append(f + ' (postfix-policyd-spf-python: the drop-in mount point)')
     dnsd = os.environ.get('PSPF_DNSD', os.path.join(REPO, 't', 'dnsd.py'))
     if not os.path.exists(dnsd):
         missing.append(dnsd + ' (the test DNS server)')
@@ -230,9 +238,19 @@ def setup(env, dnsd):
 def start_policy(env, mode, cfg, key, conf):
     """Start (or declare) the policy service; return the
     check_policy_service endpoint."""
+    if mode == 'spawn' and cfg == 'default':
+        # docker-mailserver's lines, verbatim: the drop-in case.  In this
+        # mount namespace only, the binary under test and the test config
+        # are bind-mounted where the Python package keeps its own.
+        if env.binary != DROPIN_BIN:
+            subprocess.run(['mount', '--bind', env.binary, DROPIN_BIN], check=True)
+        subprocess.run(['mount', '--bind', conf, DROPIN_CONF], check=True)
+        env.pf.add_master('policyd-spf unix - n n - 0 spawn\n'
+                          '  user=policyd-spf argv=/usr/bin/policyd-spf')
+        env.pf.add_main('policyd-spf_time_limit = 3600')
+        return 'unix:private/policyd-spf'
     if mode == 'spawn':
-        # The default service has docker-mailserver's name and line.
-        svc = 'policyd-spf' if cfg == 'default' else 'spf-' + key
+        svc = 'spf-' + key
         env.pf.add_master('%s unix - n n - 0 spawn\n  user=policyd-spf argv=%s %s'
                           % (svc, env.binary, conf))
         env.pf.add_main('%s_time_limit = 3600' % svc)
