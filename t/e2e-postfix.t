@@ -4,9 +4,13 @@
 # policyd-spf as its check_policy_service, swaks presents client address and
 # HELO through XCLIENT, t/dnsd.py serves the DNS data, and OpenDMARC runs as
 # Postfix's milter the way docker-mailserver configures it.  Every scenario
-# runs with policyd-spf as a spawn(8) service and as a daemon on a unix
-# socket and on TCP, and asserts the SMTP replies a client sees and the
-# headers of the message that reached the queue.
+# runs three times: policyd-spf as a spawn(8) service (for the main listener
+# docker-mailserver's master.cf line verbatim, our binary and the test
+# config bind-mounted where that line expects them), and as a daemon on a
+# unix socket and on TCP.  Each asserts the SMTP replies a client sees and
+# the headers of the message that reached the queue (held there, read with
+# postcat).  `make e2e` runs it verbosely, `make e2e-python` runs it against
+# the Python server, the reference.
 #
 # Runs inside private mount/network/PID namespaces (t/e2e/ns.py): OpenDMARC
 # and the Python server read a resolv.conf that names the test DNS server,
