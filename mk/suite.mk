@@ -17,4 +17,4 @@ $(SPF2CHECK): t/spf2/spf2check.c
 
 $(B)/fuzz-regress/%: t/fuzz/%.c t/fuzz/driver.c $(B)/libpolicyd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -It/fuzz -o $@ $< t/fuzz/driver.c $(B)/libpolicyd.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -It/fuzz -include t/fuzz/fuzz.h -o $@ $< t/fuzz/driver.c $(B)/libpolicyd.a $(LDLIBS)
