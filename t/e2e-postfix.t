@@ -234,6 +234,15 @@ def setup(env, dnsd):
                 o['smtpd_milters'] = 'inet:127.0.0.1:%d' % env.dmarc.port
             pf.add_smtpd(port, o)
             env.listeners[(mode, cfg)] = port
+            if cfg == 'default':
+                # The same service asked again in smtpd_data_restrictions
+                # (some setups do): still one header per message.
+                dparam = 'pspf_dr_' + key.replace('-', '_')
+                pf.add_main('%s = check_policy_service %s' % (dparam, endpoint))
+                port = free_port()
+                pf.add_smtpd(port, {'smtpd_recipient_restrictions': '$' + param,
+                                    'smtpd_data_restrictions': '$' + dparam})
+                env.listeners[(mode, 'data')] = port
     pf.start()
     for (mode, cfg), port in env.listeners.items():
         wait_connectable(socket.AF_INET, ('127.0.0.1', port), name='smtpd %s-%s' % (mode, cfg))
@@ -383,6 +392,13 @@ def sc_fail(env, mode, port, m):
                                          None, None, None, url=False))
 
 
+def sc_pass_rcpt_and_data(env, mode, port, m):
+    tag = m + ' pass, two recipients, also asked at DATA'
+    s = swaks(env.listeners[(mode, 'data')], GOOD4, HELO, HELO, 'alice@pass.example', RCPT3[:2])
+    accepted(env, tag, s, [received_spf('Pass', GOOD4, HELO, 'alice@pass.example')], RCPT3[:2])
+    t.eq(s.reply('DATA'), '354 End data with <CR><LF>.<CR><LF>', '%s: DATA reply' % tag)
+
+
 def sc_other_results(env, mode, port, m):
     for result, dom in (('Softfail', 'softfail.example'), ('Neutral', 'neutral.example'),
                         ('None', 'none.example')):
@@ -466,7 +482,7 @@ def sc_slow_dns_no_stall(env, mode, port, m):
                  [received_spf('Temperror', BAD4, HELO, 'alice@timeout.example')])
 
 
-SPF_SCENARIOS = [sc_pass, sc_pass3, sc_fail, sc_other_results, sc_timeout, sc_skip,
+SPF_SCENARIOS = [sc_pass, sc_pass3, sc_pass_rcpt_and_data, sc_fail, sc_other_results, sc_timeout, sc_skip,
                  sc_null_sender, sc_ipv6, sc_odd_sender, sc_slow_dns_no_stall]
 
 
