@@ -25,6 +25,7 @@
 #   PSPF_DNSD         the DNS server script (default t/dnsd.py)
 
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -401,7 +402,7 @@ def sc_pass_rcpt_and_data(env, mode, port, m):
 
 def sc_other_results(env, mode, port, m):
     for result, dom in (('Softfail', 'softfail.example'), ('Neutral', 'neutral.example'),
-                        ('None', 'none.example')):
+                        ('None', 'none.example'), ('Permerror', 'permerror.example')):
         tag = '%s %s' % (m, result.lower())
         sender = 'alice@' + dom
         s = swaks(port, BAD4, HELO, HELO, sender, [BOB])
@@ -631,6 +632,11 @@ def main():
                     t.ok(p.poll() is None, '[%s] policyd-spf (%s) still running' % (mode, cfg),
                          'exit status %s; log %s' % (p.poll(), os.path.join(
                              root, 'logs', 'policyd-%s-%s.log' % (mode, cfg))))
+        # Protocol trouble that a retry hides (stray bytes, a dying spawn
+        # child, a late reply) shows only as a warning in Postfix's log.
+        bad = [l for l in env.pf.log().splitlines()
+               if re.search(r'\b(warning|error|fatal|panic):', l)]
+        t.eq(bad, [], 'no warning, error, fatal or panic in the Postfix log')
         if SERVER == 'ours':
             # Ours was told DNS_Servers; only OpenDMARC reads resolv.conf.
             other = [l for l in read_from(env.dns53_log, 0).splitlines()
