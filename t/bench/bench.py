@@ -225,8 +225,11 @@ zone:
         t_end = time.time() + 15
         while True:
             if p.poll() is not None:
-                raise RuntimeError('%s exited with %s at start; see %s' % (
-                    server, p.returncode, p.logpath))
+                with open(p.logpath, errors='replace') as f:
+                    tail = ' | '.join(f.read().strip().splitlines()[-3:])
+                self.procs.remove(p)
+                raise RuntimeError('%s exited with %s at start: %s' % (
+                    server, p.returncode, tail))
             try:
                 socket.create_connection(('127.0.0.1', port), 0.5).close()
                 break
@@ -340,7 +343,13 @@ zone:
                 self.notes.append('%s: cell +%d ms x %d conns skipped: its validation '
                                   'run failed' % (LABEL[s], delay, c))
                 continue
-            r = self.loadgen(s, delay, c, 10 ** 8, secs, 'measure')
+            try:
+                r = self.loadgen(s, delay, c, 10 ** 8, secs, 'measure')
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                self.log('%s +%d ms x %d: %s' % (s, delay, c, e))
+                self.notes.append('%s: cell +%d ms x %d conns failed: %s' % (
+                    LABEL[s], delay, c, e))
+                continue
             self.results.append(r)
             self.save()
 
