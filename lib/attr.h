@@ -4,31 +4,61 @@
  * line, key up to the first '=' or blank, value after '=' kept with its
  * leading blanks, values lower-cased except protocol_state, protocol_name
  * and queue_id, last occurrence wins.  Lookups tell absent from empty.
+ *
+ * Bytes are decoded as UTF-8 with replacement, as Python does: each
+ * maximal invalid subsequence becomes U+FFFD, so every stored name and
+ * value is valid UTF-8.  "Blank" means Python's str.isspace() set (ASCII
+ * blanks, \x1c-\x1f, U+0085, U+00A0, U+1680, U+2000-200A, U+2028/9,
+ * U+202F, U+205F, U+3000).  Lower-casing covers ASCII, Latin-1, Latin
+ * Extended-A (with U+0130 -> "i\u0307" as Python) and Cyrillic
+ * U+0400-U+052F; other scripts are left as received (Python would also
+ * lower Greek, Armenian, ... - documented deviation).  A line with a NUL
+ * byte is treated as not matching (Python would keep the NUL).
  */
 #ifndef POLICYD_ATTR_H
 #define POLICYD_ATTR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define ATTR_MAX 64            /* distinct attributes kept per request */
+#define ATTR_LINE_MAX 8192     /* bytes in one line, LF excluded */
+#define ATTR_REQ_MAX 65536     /* raw bytes of one request, LFs included */
 
 struct attr { char *name; char *value; };
 
 struct attr_req {
 	struct attr a[ATTR_MAX];
 	size_t n;
-	size_t bytes;              /* total bytes held, for the request bound */
+	size_t bytes;              /* raw bytes of the lines added (with LF), for the bound */
 };
+
+/* attr_req_add_line() results */
+#define ATTR_OK       0
+#define ATTR_NOMATCH  (-1)     /* line ignored, request goes on (Python logs and continues) */
+#define ATTR_BOUND    (-2)     /* a bound was hit: the request is unusable */
 
 void attr_req_init(struct attr_req *r);
 void attr_req_clear(struct attr_req *r);
 /*
- * Add one raw line (without its LF).  Returns 0, or -1 with *err set to a
- * static description when the line does not match name=value (the caller
- * logs it and goes on) or a bound is hit.
+ * Add one raw line (without its LF; a trailing CR is stripped like any
+ * trailing blank).  Returns ATTR_OK, or ATTR_NOMATCH / ATTR_BOUND (both
+ * negative) with *err set to a static description.  Call only for lines
+ * where attr_line_is_end() is false.
  */
 int attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char **err);
+/* True when the line is empty or only blanks after decoding: it ends a request. */
+bool attr_line_is_end(const char *line, size_t len);
 /* NULL when the attribute is absent; "" when present and empty. */
 const char *attr_get(const struct attr_req *r, const char *name);
+/* Deep copy (for a check that outlives the connection's buffer); -1 on ENOMEM. */
+int attr_req_copy(struct attr_req *dst, const struct attr_req *src);
+
+/*
+ * The line as Python would log it in `Could not match line "%s"`: decoded
+ * with replacement and right-stripped, written NUL-terminated to out
+ * (truncated to outlen).  Control bytes are left for the log module.
+ */
+void attr_line_display(const char *line, size_t len, char *out, size_t outlen);
 
 #endif

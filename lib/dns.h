@@ -70,7 +70,8 @@ struct dns_ctx;
 struct dns_query;
 
 /* Called exactly once per dns_query() unless cancelled.  The answer is
- * only valid during the call. */
+ * only valid during the call.  The callback may start and cancel queries
+ * and timers, but must not free the dns_ctx. */
 typedef void dns_cb(void *arg, const struct dns_answer *ans);
 
 struct dns_opts {
@@ -86,6 +87,13 @@ typedef void dns_io_cb(void *arg, int fd, bool want_read, bool want_write);
 int dns_ctx_new(struct dns_ctx **out, const struct dns_opts *opts, char *err, size_t errlen);
 void dns_ctx_free(struct dns_ctx *ctx);
 void dns_set_io_cb(struct dns_ctx *ctx, dns_io_cb *cb, void *arg);
+/*
+ * Called when the next timeout may have moved earlier (a query was sent or
+ * a timer started outside the loop's own callbacks), so the loop re-reads
+ * dns_next_timeout() before it sleeps again.  Optional.
+ */
+typedef void dns_wake_cb(void *arg);
+void dns_set_wake_cb(struct dns_ctx *ctx, dns_wake_cb *cb, void *arg);
 /* Drive c-ares: fd readable/writable (or -1), or a timeout expired (both -1). */
 void dns_process(struct dns_ctx *ctx, int read_fd, int write_fd);
 /* Time until c-ares next needs dns_process(ctx, -1, -1); NULL if nothing pending. */
@@ -117,6 +125,7 @@ long long dns_now_ms(void);
 struct dns_stats {
 	unsigned long queries_sent, cache_hits, shared, cache_entries;
 	size_t cache_bytes;
+	unsigned long in_flight;     /* wire queries outstanding now */
 };
 void dns_get_stats(const struct dns_ctx *ctx, struct dns_stats *st);
 const char *dns_status_str(enum dns_status st);

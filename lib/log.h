@@ -10,6 +10,11 @@
 
 enum log_dest { LOG_DEST_SYSLOG, LOG_DEST_STDERR };
 
+/*
+ * ident: argv[0] or a name; only its base name is used.  May be called
+ * again to switch destination (after the config was read).  Before the
+ * first call messages go to syslog under "policyd-spf".
+ */
 void log_open(const char *ident, enum log_dest dest);
 /* One message, one line: CR, LF and other control bytes are escaped. */
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -41,7 +41,10 @@ struct spf_request {
 	int void_limit;        /* < 0: default 2 */
 	int lookup_limit;      /* <= 0: default 10 */
 	long timeout_ms;       /* whole-check deadline; 0 = none; < 0 = temperror at once */
-	const char *default_exp; /* explanation for fail without usable exp=; NULL = none */
+	const char *default_exp; /* explanation for fail without usable exp=; NULL = none
+				  * (macros are expanded, %{p} as "unknown") */
+	bool servfail_void;    /* SERVFAIL counts as an empty answer (pydns over UDP)
+				* instead of temperror */
 	spf_trace_fn *trace;   /* NULL = no trace */
 	void *trace_arg;
 };
@@ -54,7 +57,8 @@ struct spf_response {
 	/* For permerror/temperror: pyspf's message, e.g. "Unknown mechanism found: moo",
 	 * "Too many DNS lookups", "DNS Timeout".  NULL otherwise. */
 	const char *problem;
-	const char *mechanism;  /* term that decided, NULL if none matched / error */
+	const char *mechanism;  /* top-level term that decided, NULL if none matched / error */
+	bool exp_from_record;   /* explanation came from exp=, not default_exp */
 	/* First character-string of the first TXT record of the checked domain
 	 * (No_Mail needs it), NULL if the lookup failed or had no TXT. */
 	const char *first_txt;

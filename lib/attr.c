@@ -1,0 +1,381 @@
+/*
+ * attr - policy request lines parsed as the Python policyd-spf does.
+ *
+ * The Python server decodes each line as UTF-8 with errors='replace',
+ * rstrip()s it, matches ^\s*([^=\s]+)\s*=(.*)$ and lower-cases the value.
+ * We do the same on bytes: decode into a clean UTF-8 buffer first, so that
+ * the later steps only ever see valid UTF-8 and can walk code points.
+ */
+#include "attr.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const keep_case[] = { "protocol_state", "protocol_name", "queue_id" };
+
+/*
+ * Decode one code point starting at s (n bytes left).  Returns the number
+ * of bytes consumed; *cp is U+FFFD for a maximal invalid subsequence,
+ * which is what CPython's decoder replaces with one U+FFFD.
+ */
+static size_t
+utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t need, i;
+	unsigned char lo = 0x80, hi = 0xBF;
+	uint32_t v;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 1;
+		v = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 2;
+		v = c & 0x0F;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 3;
+		v = c & 0x07;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else {
+		*cp = 0xFFFD;
+		return 1;
+	}
+	for (i = 1; i <= need; i++) {
+		if (i >= n || s[i] < lo || s[i] > hi) {
+			*cp = 0xFFFD;
+			return i;
+		}
+		v = (v << 6) | (s[i] & 0x3F);
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	*cp = v;
+	return need + 1;
+}
+
+static size_t
+utf8_put(uint32_t cp, char *out)
+{
+	unsigned char *o = (unsigned char *)out;
+
+	if (cp < 0x80) {
+		o[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (unsigned char)(0xC0 | (cp >> 6));
+		o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (unsigned char)(0xE0 | (cp >> 12));
+		o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (unsigned char)(0xF0 | (cp >> 18));
+	o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Python's str.isspace(), which is also what re's \s matches. */
+static int
+u_isspace(uint32_t cp)
+{
+	if (cp < 0x80)
+		return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20);
+	return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
+	       cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+/* Simple lower-case mapping of the ranges we cover (see attr.h). */
+static uint32_t
+u_lower(uint32_t cp)
+{
+	if (cp < 0x80)
+		return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
+	if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
+		return cp + 32;
+	if (cp >= 0x100 && cp <= 0x17F) {
+		if (cp == 0x178)
+			return 0xFF;
+		if ((cp >= 0x100 && cp <= 0x12F) || (cp >= 0x132 && cp <= 0x137) ||
+		    (cp >= 0x14A && cp <= 0x177))
+			return (cp & 1) ? cp : cp + 1;
+		if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
+			return (cp & 1) ? cp + 1 : cp;
+		return cp;
+	}
+	if (cp >= 0x400 && cp <= 0x40F)
+		return cp + 80;
+	if (cp >= 0x410 && cp <= 0x42F)
+		return cp + 32;
+	if ((cp >= 0x460 && cp <= 0x481) || (cp >= 0x48A && cp <= 0x4BF) ||
+	    (cp >= 0x4D0 && cp <= 0x52F))
+		return (cp & 1) ? cp : cp + 1;
+	if (cp == 0x4C0)
+		return 0x4CF;
+	if (cp >= 0x4C1 && cp <= 0x4CE)
+		return (cp & 1) ? cp + 1 : cp;
+	return cp;
+}
+
+/*
+ * Decode with replacement into a fresh buffer (at most 3 bytes out per
+ * byte in) and strip trailing blanks.  Sets *has_nul when a NUL was seen.
+ */
+static char *
+decode_rstrip(const char *line, size_t len, size_t *outlen, int *has_nul)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	char *out = malloc(len * 3 + 1);
+	size_t i = 0, o = 0, keep = 0;
+	uint32_t cp;
+
+	if (out == NULL)
+		return NULL;
+	*has_nul = 0;
+	while (i < len) {
+		i += utf8_next(s + i, len - i, &cp);
+		if (cp == 0)
+			*has_nul = 1;
+		o += utf8_put(cp, out + o);
+		if (!u_isspace(cp))
+			keep = o;
+	}
+	out[keep] = '\0';
+	*outlen = keep;
+	return out;
+}
+
+bool
+attr_line_is_end(const char *line, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	size_t i = 0;
+	uint32_t cp;
+
+	while (i < len) {
+		i += utf8_next(s + i, len - i, &cp);
+		if (!u_isspace(cp))
+			return false;
+	}
+	return true;
+}
+
+void
+attr_line_display(const char *line, size_t len, char *out, size_t outlen)
+{
+	size_t n = 0;
+	int nul;
+	char *d;
+
+	if (outlen == 0)
+		return;
+	d = decode_rstrip(line, len, &n, &nul);
+	if (d == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	/* NULs would cut the C string short; show them as U+FFFD's cousin '?' */
+	for (size_t i = 0; i < n; i++)
+		if (d[i] == '\0')
+			d[i] = '?';
+	if (n >= outlen) {
+		n = outlen - 1;
+		/* do not cut a UTF-8 sequence in half */
+		while (n > 0 && ((unsigned char)d[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(out, d, n);
+	out[n] = '\0';
+	free(d);
+}
+
+void
+attr_req_init(struct attr_req *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void
+attr_req_clear(struct attr_req *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->a[i].name);
+		free(r->a[i].value);
+	}
+	attr_req_init(r);
+}
+
+/* Lower-case a valid UTF-8 string into a new buffer. */
+static char *
+lower_dup(const char *v, size_t len)
+{
+	/* U+0130 (2 bytes) becomes 3 bytes; nothing else grows */
+	char *out = malloc(len + len / 2 + 1);
+	size_t i = 0, o = 0;
+	uint32_t cp;
+
+	if (out == NULL)
+		return NULL;
+	while (i < len) {
+		i += utf8_next((const unsigned char *)v + i, len - i, &cp);
+		if (cp == 0x130) {
+			out[o++] = 'i';
+			o += utf8_put(0x307, out + o);
+		} else {
+			o += utf8_put(u_lower(cp), out + o);
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static char *
+mem_dup(const char *s, size_t len)
+{
+	char *p = malloc(len + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+int
+attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char **err)
+{
+	static const char e_nomatch[] = "line does not match name=value";
+	static const char e_line[] = "line too long";
+	static const char e_req[] = "request too large";
+	static const char e_count[] = "too many attributes";
+	static const char e_mem[] = "out of memory";
+	const unsigned char *u;
+	size_t dlen, i, ks, ke, vs, w;
+	char *d, *name = NULL, *value = NULL;
+	int nul, keep = 0;
+	uint32_t cp;
+
+	if (len > ATTR_LINE_MAX) {
+		*err = e_line;
+		return ATTR_BOUND;
+	}
+	if (r->bytes + len + 1 > ATTR_REQ_MAX) {
+		*err = e_req;
+		return ATTR_BOUND;
+	}
+	r->bytes += len + 1;
+
+	d = decode_rstrip(line, len, &dlen, &nul);
+	if (d == NULL) {
+		*err = e_mem;
+		return ATTR_BOUND;
+	}
+	if (nul)
+		goto nomatch;
+	u = (const unsigned char *)d;
+
+	/* ^\s* */
+	for (i = 0; i < dlen; i += w) {
+		w = utf8_next(u + i, dlen - i, &cp);
+		if (!u_isspace(cp))
+			break;
+	}
+	/* ([^=\s]+) */
+	ks = i;
+	for (; i < dlen; i += w) {
+		w = utf8_next(u + i, dlen - i, &cp);
+		if (cp == '=' || u_isspace(cp))
+			break;
+	}
+	ke = i;
+	if (ke == ks)
+		goto nomatch;
+	/* \s*= */
+	for (; i < dlen; i += w) {
+		w = utf8_next(u + i, dlen - i, &cp);
+		if (!u_isspace(cp))
+			break;
+	}
+	if (i >= dlen || d[i] != '=')
+		goto nomatch;
+	vs = i + 1;     /* (.*)$ : the rest; LF cannot occur inside a line */
+
+	name = mem_dup(d + ks, ke - ks);
+	for (size_t k = 0; k < sizeof(keep_case) / sizeof(keep_case[0]); k++)
+		if (name != NULL && strcmp(name, keep_case[k]) == 0)
+			keep = 1;
+	value = keep ? mem_dup(d + vs, dlen - vs) : lower_dup(d + vs, dlen - vs);
+	free(d);
+	if (name == NULL || value == NULL) {
+		free(name);
+		free(value);
+		*err = e_mem;
+		return ATTR_BOUND;
+	}
+	for (i = 0; i < r->n; i++) {
+		if (strcmp(r->a[i].name, name) == 0) {
+			free(name);
+			free(r->a[i].value);
+			r->a[i].value = value;
+			return ATTR_OK;
+		}
+	}
+	if (r->n >= ATTR_MAX) {
+		free(name);
+		free(value);
+		*err = e_count;
+		return ATTR_BOUND;
+	}
+	r->a[r->n].name = name;
+	r->a[r->n].value = value;
+	r->n++;
+	return ATTR_OK;
+
+nomatch:
+	free(d);
+	*err = e_nomatch;
+	return ATTR_NOMATCH;
+}
+
+const char *
+attr_get(const struct attr_req *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->a[i].name, name) == 0)
+			return r->a[i].value;
+	return NULL;
+}
+
+int
+attr_req_copy(struct attr_req *dst, const struct attr_req *src)
+{
+	attr_req_init(dst);
+	for (size_t i = 0; i < src->n; i++) {
+		dst->a[i].name = strdup(src->a[i].name);
+		dst->a[i].value = strdup(src->a[i].value);
+		dst->n = i + 1;
+		if (dst->a[i].name == NULL || dst->a[i].value == NULL) {
+			attr_req_clear(dst);
+			return -1;
+		}
+	}
+	dst->bytes = src->bytes;
+	return 0;
+}

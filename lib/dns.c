@@ -1,0 +1,727 @@
+/*
+ * dns - the dns_ctx of dns.h: one c-ares channel, the table of queries in
+ * flight, the answer cache and the timers, driven by whatever loop calls
+ * dns_process().
+ *
+ * A "flight" is one wire query; every dns_query() for the same (name,
+ * type) while it is out becomes a waiter on it.  c-ares 1.18 cannot cancel
+ * one query, so the c-ares callback always points at the flight, and the
+ * flight lives until c-ares calls back, even when every waiter is gone.
+ */
+#include <ares.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dns.h"
+#include "dnscache.h"
+#include "dnsmsg.h"
+
+#define FLIGHT_BUCKETS   4096
+#define MAX_SERVERS      16
+#define MAX_CHASE        8        /* re-queries of a CNAME target */
+#define TTL_CAP          86400    /* positive answers: one day at most */
+#define NEG_TTL_DEFAULT  300      /* negative answer without an SOA */
+#define NEG_TTL_CAP      3600
+
+struct flight;
+
+struct dns_query {
+	struct flight *f;
+	struct dns_query *prev, *next;
+	dns_cb *cb;
+	void *arg;
+};
+
+struct flight {
+	struct dns_ctx *ctx;
+	struct flight *hnext;
+	struct dns_query *head, *tail;
+	uint32_t hash;
+	uint32_t chain_ttl;          /* min TTL of CNAMEs met before a chase */
+	uint16_t type;
+	unsigned nwait, chases;
+	bool in_table, delivering;
+	char key[DNSMSG_NAME_MAX + 1];      /* lower-cased, the table key */
+	char qname[DNSMSG_NAME_MAX + 1];    /* the name on the wire now */
+};
+
+struct dns_timer {
+	struct dns_ctx *ctx;
+	long long when;
+	unsigned long seq;
+	size_t idx;
+	dns_timer_cb *cb;
+	void *arg;
+};
+
+struct dns_ctx {
+	ares_channel ch;
+	dns_io_cb *io_cb;
+	void *io_arg;
+	dns_wake_cb *wake_cb;
+	void *wake_arg;
+	struct dnscache *cache;
+	struct flight *table[FLIGHT_BUCKETS];
+	struct dns_timer **heap;
+	size_t nheap, heapcap;
+	unsigned long timer_seq;
+	bool destroying;
+	struct dns_query *issuing;   /* the waiter dns_query() is sending for */
+	bool issuing_done;           /* ... and it was answered already */
+	struct dns_stats st;
+};
+
+long long dns_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *dns_status_str(enum dns_status st)
+{
+	switch (st) {
+	case DNS_S_OK: return "OK";
+	case DNS_S_NODATA: return "NODATA";
+	case DNS_S_NXDOMAIN: return "NXDOMAIN";
+	case DNS_S_SERVFAIL: return "SERVFAIL";
+	case DNS_S_TIMEOUT: return "TIMEOUT";
+	case DNS_S_ERROR: return "ERROR";
+	}
+	return "?";
+}
+
+/* ---- timers: a binary min-heap on (when, seq) ---- */
+
+static bool timer_before(const struct dns_timer *a, const struct dns_timer *b)
+{
+	return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+}
+
+static void heap_set(struct dns_ctx *ctx, size_t i, struct dns_timer *t)
+{
+	ctx->heap[i] = t;
+	t->idx = i;
+}
+
+static void heap_up(struct dns_ctx *ctx, size_t i)
+{
+	struct dns_timer *t = ctx->heap[i];
+
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!timer_before(t, ctx->heap[p]))
+			break;
+		heap_set(ctx, i, ctx->heap[p]);
+		i = p;
+	}
+	heap_set(ctx, i, t);
+}
+
+static void heap_down(struct dns_ctx *ctx, size_t i)
+{
+	struct dns_timer *t = ctx->heap[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= ctx->nheap)
+			break;
+		if (c + 1 < ctx->nheap && timer_before(ctx->heap[c + 1], ctx->heap[c]))
+			c++;
+		if (!timer_before(ctx->heap[c], t))
+			break;
+		heap_set(ctx, i, ctx->heap[c]);
+		i = c;
+	}
+	heap_set(ctx, i, t);
+}
+
+static void heap_remove(struct dns_ctx *ctx, struct dns_timer *t)
+{
+	size_t i = t->idx;
+	struct dns_timer *last = ctx->heap[--ctx->nheap];
+
+	if (i == ctx->nheap)
+		return;
+	heap_set(ctx, i, last);
+	heap_down(ctx, i);
+	heap_up(ctx, last->idx);
+}
+
+struct dns_timer *dns_timer_start(struct dns_ctx *ctx, long ms, dns_timer_cb *cb, void *arg)
+{
+	struct dns_timer *t;
+
+	if (ctx->nheap == ctx->heapcap) {
+		size_t ncap = ctx->heapcap ? ctx->heapcap * 2 : 64;
+		struct dns_timer **nh = realloc(ctx->heap, ncap * sizeof *nh);
+		if (!nh)
+			return NULL;
+		ctx->heap = nh;
+		ctx->heapcap = ncap;
+	}
+	t = malloc(sizeof *t);
+	if (!t)
+		return NULL;
+	t->ctx = ctx;
+	t->when = dns_now_ms() + (ms > 0 ? ms : 0);
+	t->seq = ++ctx->timer_seq;
+	t->cb = cb;
+	t->arg = arg;
+	heap_set(ctx, ctx->nheap++, t);
+	heap_up(ctx, t->idx);
+	if (ctx->wake_cb)
+		ctx->wake_cb(ctx->wake_arg);
+	return t;
+}
+
+void dns_timer_stop(struct dns_timer *t)
+{
+	if (!t)
+		return;
+	heap_remove(t->ctx, t);
+	free(t);
+}
+
+/* Fire what is due; timers started by a callback wait for the next round. */
+static void timers_run(struct dns_ctx *ctx)
+{
+	long long now = dns_now_ms();
+	unsigned long last = ctx->timer_seq;
+
+	while (ctx->nheap && ctx->heap[0]->when <= now && ctx->heap[0]->seq <= last) {
+		struct dns_timer *t = ctx->heap[0];
+		dns_timer_cb *cb = t->cb;
+		void *arg = t->arg;
+		heap_remove(ctx, t);
+		free(t);
+		cb(arg);
+	}
+}
+
+/* ---- the flight table ---- */
+
+static uint32_t hash_key(const char *key, uint16_t type)
+{
+	uint32_t h = 2166136261u ^ type;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h;
+}
+
+static struct flight *table_find(struct dns_ctx *ctx, const char *key, uint16_t type, uint32_t h)
+{
+	struct flight *f = ctx->table[h % FLIGHT_BUCKETS];
+
+	for (; f; f = f->hnext)
+		if (f->hash == h && f->type == type && strcmp(f->key, key) == 0)
+			return f;
+	return NULL;
+}
+
+static void table_remove(struct dns_ctx *ctx, struct flight *f)
+{
+	struct flight **pp = &ctx->table[f->hash % FLIGHT_BUCKETS];
+
+	if (!f->in_table)
+		return;
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+	f->in_table = false;
+}
+
+static void waiter_unlink(struct flight *f, struct dns_query *q)
+{
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		f->head = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	else
+		f->tail = q->prev;
+	f->nwait--;
+}
+
+/* ---- answers ---- */
+
+static uint32_t cache_ttl(const struct dnsmsg_result *r)
+{
+	uint32_t ttl;
+
+	switch (r->status) {
+	case DNS_S_OK:
+		return r->ttl < TTL_CAP ? r->ttl : TTL_CAP;
+	case DNS_S_NODATA:
+	case DNS_S_NXDOMAIN:
+		ttl = r->ttl;
+		if (!r->neg_ttl_known) {
+			ttl = NEG_TTL_DEFAULT;
+			if (r->chain && r->ttl < ttl)
+				ttl = r->ttl;
+		}
+		return ttl < NEG_TTL_CAP ? ttl : NEG_TTL_CAP;
+	default:
+		return 0;     /* failures are retried, not remembered */
+	}
+}
+
+static enum dns_status map_ares(int status)
+{
+	switch (status) {
+	case ARES_ENODATA: return DNS_S_NODATA;
+	case ARES_ENOTFOUND: return DNS_S_NXDOMAIN;
+	case ARES_ETIMEOUT:
+	case ARES_ECONNREFUSED: return DNS_S_TIMEOUT;
+	case ARES_ENOMEM:
+	case ARES_EBADNAME:
+	case ARES_EBADFLAGS:
+	case ARES_ECANCELLED:
+	case ARES_EDESTRUCTION: return DNS_S_ERROR;
+	default: return DNS_S_SERVFAIL;
+	}
+}
+
+static void deliver(struct dns_ctx *ctx, struct dns_query *q, const struct dnsmsg_result *r,
+		    uint32_t ttl, bool from_cache)
+{
+	struct dns_answer ans = {
+		.status = r->status, .ttl = ttl, .from_cache = from_cache,
+		.canon = r->canon, .n = r->n, .rr = r->rr,
+	};
+	dns_cb *cb = q->cb;
+	void *arg = q->arg;
+
+	if (q == ctx->issuing)
+		ctx->issuing_done = true;
+	free(q);
+	cb(arg, &ans);
+}
+
+static void flight_free(struct flight *f)
+{
+	struct dns_query *q;
+
+	while ((q = f->head)) {
+		waiter_unlink(f, q);
+		free(q);
+	}
+	free(f);
+}
+
+static int flight_send(struct flight *f);
+
+static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct flight *f = arg;
+	struct dns_ctx *ctx = f->ctx;
+	struct dnsmsg_result *r = NULL;
+	struct dns_query *q;
+
+	(void)timeouts;
+	ctx->st.in_flight--;
+	if (status == ARES_EDESTRUCTION || ctx->destroying) {
+		flight_free(f);
+		return;
+	}
+	/* Abandoned by its last waiter: the answer still goes to the cache. */
+	bool abandoned = !f->in_table && f->nwait == 0;
+	if (abuf && alen > 0) {
+		if (dnsmsg_parse(abuf, (size_t)alen, f->qname, f->type, &r) != DNSMSG_OK)
+			r = NULL;
+		if (!r)
+			r = dnsmsg_result_status(DNS_S_SERVFAIL, f->qname);
+	} else {
+		r = dnsmsg_result_status(map_ares(status), f->qname);
+	}
+	if (!r) {
+		/* Out of memory: still answer every waiter. */
+		static struct dnsmsg_result oom = { .refs = 1, .status = DNS_S_ERROR, .canon = "" };
+		r = &oom;
+		r->refs++;
+	}
+	if (r->chase && !abandoned && f->chases < MAX_CHASE) {
+		/* An authoritative-only server gave the CNAME but not its target. */
+		if (r->ttl < f->chain_ttl)
+			f->chain_ttl = r->ttl;
+		f->chases++;
+		snprintf(f->qname, sizeof f->qname, "%s", r->canon);
+		dnsmsg_result_unref(r);
+		if (flight_send(f) == 0)
+			return;
+		r = dnsmsg_result_status(DNS_S_ERROR, f->qname);
+		if (!r)
+			return;
+	}
+	if (r->ttl > f->chain_ttl && r->status != DNS_S_SERVFAIL)
+		r->ttl = f->chain_ttl;
+
+	uint32_t ttl = cache_ttl(r);
+	table_remove(ctx, f);
+	if (ctx->cache && ttl > 0)
+		dnscache_put(ctx->cache, f->key, f->type, r, ttl, dns_now_ms());
+	f->delivering = true;
+	while ((q = f->head)) {
+		waiter_unlink(f, q);
+		deliver(ctx, q, r, ttl, false);
+	}
+	dnsmsg_result_unref(r);
+	free(f);
+}
+
+static int flight_send(struct flight *f)
+{
+	unsigned char buf[DNSMSG_QUERY_MAX];
+	int len = dnsmsg_build_query(buf, sizeof buf, f->qname, f->type, 0);
+	struct dns_ctx *ctx = f->ctx;   /* f may be gone when ares_send returns */
+
+	if (len < 0)
+		return -1;
+	ctx->st.queries_sent++;
+	ctx->st.in_flight++;
+	/* ares_send has its replacement only from 1.28 on (ares_send_dnsrec),
+	 * and Debian 12 has 1.18: keep the one call that works on both. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	ares_send(ctx->ch, buf, len, on_answer, f);
+#pragma GCC diagnostic pop
+	if (ctx->wake_cb)
+		ctx->wake_cb(ctx->wake_arg);
+	return 0;
+}
+
+static void answer_now(struct dns_ctx *ctx, enum dns_status st, const char *name,
+		       dns_cb *cb, void *arg)
+{
+	struct dns_answer ans = { .status = st, .canon = name };
+
+	(void)ctx;
+	cb(arg, &ans);
+}
+
+struct dns_query *dns_query(struct dns_ctx *ctx, const char *name, int type,
+			    dns_cb *cb, void *arg)
+{
+	char key[DNSMSG_NAME_MAX + 2];
+	size_t len = strlen(name);
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (type <= 0 || type > 0xffff || dnsmsg_check_name(name, len) < 0) {
+		answer_now(ctx, DNS_S_ERROR, name, cb, arg);
+		return NULL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		key[i] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+	}
+	key[len] = 0;
+
+	if (ctx->cache) {
+		uint32_t left;
+		struct dnsmsg_result *r = dnscache_get(ctx->cache, key, (uint16_t)type,
+						       dns_now_ms(), &left);
+		if (r) {
+			struct dns_answer ans = {
+				.status = r->status, .ttl = left, .from_cache = true,
+				.canon = r->canon, .n = r->n, .rr = r->rr,
+			};
+			ctx->st.cache_hits++;
+			r->refs++;      /* the callback may evict it */
+			cb(arg, &ans);
+			dnsmsg_result_unref(r);
+			return NULL;
+		}
+	}
+
+	struct dns_query *q = calloc(1, sizeof *q);
+	if (!q) {
+		answer_now(ctx, DNS_S_ERROR, name, cb, arg);
+		return NULL;
+	}
+	q->cb = cb;
+	q->arg = arg;
+
+	uint32_t h = hash_key(key, (uint16_t)type);
+	struct flight *f = table_find(ctx, key, (uint16_t)type, h);
+	if (f) {
+		ctx->st.shared++;
+		q->f = f;
+		q->prev = f->tail;
+		if (f->tail)
+			f->tail->next = q;
+		else
+			f->head = q;
+		f->tail = q;
+		f->nwait++;
+		return q;
+	}
+
+	f = calloc(1, sizeof *f);
+	if (!f) {
+		free(q);
+		answer_now(ctx, DNS_S_ERROR, name, cb, arg);
+		return NULL;
+	}
+	f->ctx = ctx;
+	f->hash = h;
+	f->type = (uint16_t)type;
+	f->chain_ttl = UINT32_MAX;
+	memcpy(f->key, key, len + 1);
+	memcpy(f->qname, name, len);
+	f->qname[len] = 0;
+	f->head = f->tail = q;
+	f->nwait = 1;
+	q->f = f;
+	f->hnext = ctx->table[h % FLIGHT_BUCKETS];
+	ctx->table[h % FLIGHT_BUCKETS] = f;
+	f->in_table = true;
+
+	/* c-ares may answer before ares_send returns (no servers, no memory). */
+	struct dns_query *saved = ctx->issuing;
+	bool saved_done = ctx->issuing_done;
+	ctx->issuing = q;
+	ctx->issuing_done = false;
+	flight_send(f);
+	bool done = ctx->issuing_done;
+	ctx->issuing = saved;
+	ctx->issuing_done = saved_done;
+	return done ? NULL : q;
+}
+
+void dns_cancel(struct dns_query *q)
+{
+	struct flight *f;
+
+	if (!q)
+		return;
+	f = q->f;
+	waiter_unlink(f, q);
+	free(q);
+	/* The last waiter gone: a new query for this name must not join a
+	 * flight nobody waits for; c-ares still holds f and frees it later. */
+	if (f->nwait == 0 && !f->delivering)
+		table_remove(f->ctx, f);
+}
+
+/* ---- the channel ---- */
+
+static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct dns_ctx *ctx = data;
+
+	if (ctx->io_cb)
+		ctx->io_cb(ctx->io_arg, (int)fd, readable != 0, writable != 0);
+}
+
+/* "host[:port]", "[v6]:port" or a bare v6 literal -> "[v6]:port" / "v4:port". */
+static int server_norm(const char *s, char *out, size_t outlen)
+{
+	char host[64];
+	const char *port = NULL;
+	unsigned char addr[16];
+	size_t hl;
+	bool v6;
+
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (!e)
+			return -1;
+		hl = (size_t)(e - s - 1);
+		if (hl >= sizeof host)
+			return -1;
+		memcpy(host, s + 1, hl);
+		if (e[1] == ':')
+			port = e + 2;
+		else if (e[1])
+			return -1;
+	} else {
+		const char *c = strchr(s, ':');
+		if (c && strchr(c + 1, ':'))
+			c = NULL;       /* bare IPv6 */
+		hl = c ? (size_t)(c - s) : strlen(s);
+		if (hl >= sizeof host)
+			return -1;
+		memcpy(host, s, hl);
+		if (c)
+			port = c + 1;
+	}
+	host[hl] = 0;
+	v6 = inet_pton(AF_INET6, host, addr) == 1;
+	if (!v6 && inet_pton(AF_INET, host, addr) != 1)
+		return -1;
+	long p = 53;
+	if (port) {
+		char *end;
+		errno = 0;
+		p = strtol(port, &end, 10);
+		if (errno || *end || end == port || p < 1 || p > 65535)
+			return -1;
+	}
+	int n = snprintf(out, outlen, v6 ? "[%s]:%ld" : "%s:%ld", host, p);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+static int set_servers(struct dns_ctx *ctx, const char *const *servers, char *err, size_t errlen)
+{
+	char csv[MAX_SERVERS * 64];
+	size_t o = 0;
+	int i, rc;
+
+	for (i = 0; servers[i]; i++) {
+		char one[64];
+		if (i >= MAX_SERVERS) {
+			snprintf(err, errlen, "more than %d DNS servers", MAX_SERVERS);
+			return -1;
+		}
+		if (server_norm(servers[i], one, sizeof one) < 0) {
+			snprintf(err, errlen, "DNS server '%s': want an IP address, optionally "
+				 "with :port ([v6]:port for IPv6)", servers[i]);
+			return -1;
+		}
+		o += (size_t)snprintf(csv + o, sizeof csv - o, "%s%s", i ? "," : "", one);
+	}
+	if (i == 0) {
+		snprintf(err, errlen, "empty DNS server list");
+		return -1;
+	}
+	rc = ares_set_servers_ports_csv(ctx->ch, csv);
+	if (rc != ARES_SUCCESS) {
+		snprintf(err, errlen, "DNS servers '%s': %s", csv, ares_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int dns_ctx_new(struct dns_ctx **out, const struct dns_opts *opts, char *err, size_t errlen)
+{
+	struct dns_ctx *ctx;
+	struct ares_options ao;
+	int mask, rc;
+
+	*out = NULL;
+	rc = ares_library_init(ARES_LIB_INIT_ALL);
+	if (rc != ARES_SUCCESS) {
+		snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
+		return -1;
+	}
+	ctx = calloc(1, sizeof *ctx);
+	if (!ctx) {
+		ares_library_cleanup();
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memset(&ao, 0, sizeof ao);
+	ao.timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : 2000;
+	ao.tries = opts && opts->tries > 0 ? opts->tries : 2;
+	ao.sock_state_cb = sock_state;
+	ao.sock_state_cb_data = ctx;
+	/* NOCHECKRESP: c-ares 1.18 reports a SERVFAIL or REFUSED answer as
+	 * ECONNREFUSED, the same as an unreachable server; we want the rcode. */
+	ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
+	mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB | ARES_OPT_FLAGS;
+#ifdef ARES_OPT_QUERY_CACHE
+	/* c-ares >= 1.23 caches by itself; ours is the one that is bounded
+	 * and shared with the trace, so keep answers coming from the wire. */
+	ao.qcache_max_ttl = 0;
+	mask |= ARES_OPT_QUERY_CACHE;
+#endif
+#ifdef ARES_OPT_MAXTIMEOUTMS
+	/* c-ares >= 1.27 adapts the timeout to measured latency; the
+	 * configured one stays the ceiling. */
+	ao.maxtimeout = ao.timeout;
+	mask |= ARES_OPT_MAXTIMEOUTMS;
+#endif
+	rc = ares_init_options(&ctx->ch, &ao, mask);
+	if (rc != ARES_SUCCESS) {
+		snprintf(err, errlen, "c-ares init: %s", ares_strerror(rc));
+		free(ctx);
+		ares_library_cleanup();
+		return -1;
+	}
+	if (opts && opts->servers && set_servers(ctx, opts->servers, err, errlen) < 0) {
+		ares_destroy(ctx->ch);
+		free(ctx);
+		ares_library_cleanup();
+		return -1;
+	}
+	if (opts && opts->cache_bytes) {
+		ctx->cache = dnscache_new(opts->cache_bytes);
+		if (!ctx->cache) {
+			snprintf(err, errlen, "out of memory");
+			ares_destroy(ctx->ch);
+			free(ctx);
+			ares_library_cleanup();
+			return -1;
+		}
+	}
+	*out = ctx;
+	return 0;
+}
+
+void dns_ctx_free(struct dns_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	/* Pending waiters are dropped without a call: their owners are going
+	 * away with the loop. */
+	ctx->destroying = true;
+	ares_destroy(ctx->ch);
+	for (size_t i = 0; i < ctx->nheap; i++)
+		free(ctx->heap[i]);
+	free(ctx->heap);
+	dnscache_free(ctx->cache);
+	free(ctx);
+	ares_library_cleanup();
+}
+
+void dns_set_io_cb(struct dns_ctx *ctx, dns_io_cb *cb, void *arg)
+{
+	ctx->io_cb = cb;
+	ctx->io_arg = arg;
+}
+
+void dns_set_wake_cb(struct dns_ctx *ctx, dns_wake_cb *cb, void *arg)
+{
+	ctx->wake_cb = cb;
+	ctx->wake_arg = arg;
+}
+
+void dns_process(struct dns_ctx *ctx, int read_fd, int write_fd)
+{
+	ares_process_fd(ctx->ch, read_fd >= 0 ? (ares_socket_t)read_fd : ARES_SOCKET_BAD,
+			write_fd >= 0 ? (ares_socket_t)write_fd : ARES_SOCKET_BAD);
+	timers_run(ctx);
+}
+
+struct timeval *dns_next_timeout(struct dns_ctx *ctx, struct timeval *tv)
+{
+	struct timeval maxtv, tmp, *mp = NULL, *r;
+
+	if (ctx->nheap) {
+		long long d = ctx->heap[0]->when - dns_now_ms();
+		if (d < 0)
+			d = 0;
+		maxtv.tv_sec = (time_t)(d / 1000);
+		maxtv.tv_usec = (suseconds_t)((d % 1000) * 1000);
+		mp = &maxtv;
+	}
+	r = ares_timeout(ctx->ch, mp, &tmp);
+	if (!r)
+		return NULL;
+	*tv = *r;
+	return tv;
+}
+
+void dns_get_stats(const struct dns_ctx *ctx, struct dns_stats *st)
+{
+	*st = ctx->st;
+	dnscache_stats(ctx->cache, &st->cache_entries, &st->cache_bytes);
+}

@@ -1,0 +1,662 @@
+/*
+ * policy - one policy request from attributes to the action line, as an
+ * explicit state machine over the asynchronous DNS work:
+ *
+ *   START    Mock, receiver form, Per_User, replay from the instance
+ *            cache, skip_addresses and Whitelist (no DNS)
+ *   WAIT     Domain_Whitelist SPF checks, HELO_Whitelist A/AAAA, the
+ *            Domain_Whitelist_PTR lookup, and the HELO and MAIL FROM SPF
+ *            checks, all started at once; each completion decrements
+ *            `pending`; the request deadline cuts the wait short
+ *   DECIDE   policy_decide.c runs the Python order over the results: a
+ *            bypass hit wins in list order, then HELO, then MAIL FROM
+ *   DONE     done() called once; the check is freed
+ *
+ * The Python server runs the same steps one after the other; running them
+ * together only changes the time taken, never the answer, because the
+ * decision looks at the results in the Python order (a HELO reject or
+ * defer still wins over anything MAIL FROM gives).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "iplist.h"
+#include "log.h"
+#include "policy.h"
+#include "policy_cache.h"
+#include "policy_decide.h"
+#include "policy_fmt.h"
+#include "pystr.h"
+#include "spf.h"
+
+#define MAX_OPS 64           /* bypass lookups per request; more entries are ignored (logged) */
+
+struct policy_session {
+	struct policy_cache *cache;
+};
+
+enum op_kind { OP_DW, OP_HW, OP_PTR, OP_HELO, OP_MFROM };
+
+struct op {
+	struct policy_check *c;
+	enum op_kind kind;
+	bool done;
+	struct spf_check *spf;
+	struct dns_query *q;
+};
+
+struct policy_check {
+	struct policy_session *s;
+	struct conf *conf;
+	struct dns_ctx *dns;
+	policy_done_fn *done;
+	void *arg;
+
+	struct conf_peruser pu;
+	struct pd_req r;
+	char *attr[6];            /* copies: client_address helo_name sender recipient instance queue_id */
+	char *rcv;
+
+	struct op ops[MAX_OPS + 2];
+	size_t nops;
+	int pending;
+	bool starting, finished;
+	struct dns_timer *deadline, *wl_timer;
+	struct ip_addr ipa;
+
+	/* bypass results */
+	bool dw_pass, hw_hit, ptr_hit;
+	char *ptr_name;
+	char *mfrom_sender, *helo_sender, *mfrom_domain;
+};
+
+struct policy_session *policy_session_new(void)
+{
+	struct policy_session *s = calloc(1, sizeof *s);
+
+	if (s && !(s->cache = pcache_new(POLICY_CACHE_MAX))) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void policy_session_free(struct policy_session *s)
+{
+	if (!s)
+		return;
+	pcache_free(s->cache);
+	free(s);
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void check_free(struct policy_check *c)
+{
+	for (size_t i = 0; i < c->nops; i++) {
+		struct op *o = &c->ops[i];
+
+		if (!o->done) {
+			if (o->spf)
+				spf_check_cancel(o->spf);
+			if (o->q)
+				dns_cancel(o->q);
+		}
+	}
+	dns_timer_stop(c->deadline);
+	dns_timer_stop(c->wl_timer);
+	pd_req_free(&c->r);
+	conf_peruser_free(&c->pu);
+	for (size_t i = 0; i < 6; i++)
+		free(c->attr[i]);
+	free(c->rcv);
+	free(c->ptr_name);
+	free(c->mfrom_sender);
+	free(c->helo_sender);
+	free(c->mfrom_domain);
+	conf_unref(c->conf);
+	free(c);
+}
+
+static void answer(struct policy_check *c, char *action)
+{
+	if (c->finished)
+		return;
+	c->finished = true;
+	pf_sanitize(action);
+	c->done(c->arg, action ? action : "dunno");
+	free(action);
+}
+
+static bool truthy(const char *s)
+{
+	return s && *s;
+}
+
+/* "<C>" bypass header (X-Comment or AR none) from the raw attributes */
+static char *bypass_header(struct policy_check *c, const char *comment)
+{
+	const struct conf_py *py = c->r.py;
+	char *h = pf_bypass_header(strstr(py->header_type, "AR") != NULL, py->authserv_id ? py->authserv_id : "",
+				   comment, c->attr[0] ? c->attr[0] : "<UNKNOWN>",
+				   c->attr[1] ? c->attr[1] : "<UNKNOWN>", c->attr[2] ? c->attr[2] : "<UNKNOWN>",
+				   c->rcv);
+
+	if (h && py->debug_level >= 3)
+		log_info("%s", h);
+	return h;
+}
+
+/* skip_addresses / Whitelist: 1 hit, 0 no hit */
+static int netlist(struct policy_check *c, const char *name, const char *list)
+{
+	const char *bad;
+	size_t badlen;
+	char why[512];
+	int rc;
+
+	if (!truthy(list))   /* DIFFERENCE: an empty skip_addresses is no list (Python crashes) */
+		return 0;
+	if (c->r.py->debug_level >= 4)
+		log_info("%s enabled.", name);
+	rc = iplist_match(list, c->r.ip ? c->r.ip : "", &bad, &badlen, why, sizeof why);
+	if (rc < 0 && c->r.py->debug_level >= 0)
+		log_info("ERROR: %.*s in %s not IP network.  Message: %s. Aborting whitelist processing.",
+			 (int)badlen, bad, name, why);
+	return rc == 1;
+}
+
+static void finish(struct policy_check *c);
+
+static void op_done(struct op *o)
+{
+	struct policy_check *c = o->c;
+
+	o->done = true;
+	o->spf = NULL;
+	o->q = NULL;
+	if (--c->pending == 0 && !c->starting)
+		finish(c);
+}
+
+/* ---- completions ------------------------------------------------------- */
+
+static void fill_spf(struct pd_spf *s, const struct spf_response *res)
+{
+	s->done = true;
+	s->result = res->result;
+	s->reason = pf_reason(res->result, res->explanation, res->problem);
+	if (res->first_txt) {
+		s->first_txt = strndup(res->first_txt, res->first_txt_len);
+		s->has_txt = s->first_txt != NULL;
+	}
+}
+
+static void spf_done(void *arg, const struct spf_response *res)
+{
+	struct op *o = arg;
+	struct policy_check *c = o->c;
+
+	if (o->kind == OP_DW)
+		c->dw_pass |= res->result == SPF_PASS;
+	else
+		fill_spf(o->kind == OP_HELO ? &c->r.helo_spf : &c->r.mfrom_spf, res);
+	op_done(o);
+}
+
+static void hw_done(void *arg, const struct dns_answer *ans)
+{
+	struct op *o = arg;
+	struct policy_check *c = o->c;
+	size_t alen = c->ipa.version == 4 ? 4 : 16;
+
+	for (size_t i = 0; ans->status == DNS_S_OK && i < ans->n; i++) {
+		const struct dns_rr *rr = &ans->rr[i];
+
+		if (rr->len == alen && memcmp(rr->data, c->ipa.b, alen) == 0)
+			c->hw_hit = true;
+	}
+	op_done(o);
+}
+
+static void ptr_done(void *arg, const struct dns_answer *ans)
+{
+	struct op *o = arg;
+	struct policy_check *c = o->c;
+
+	if (ans->status == DNS_S_OK && ans->n > 0 && ans->rr[0].data)
+		c->ptr_name = strdup((const char *)ans->rr[0].data);
+	op_done(o);
+}
+
+static void wl_timeout(void *arg)
+{
+	struct policy_check *c = arg;
+
+	c->wl_timer = NULL;
+	c->starting = true;   /* op_done must not finish while we iterate */
+	for (size_t i = 0; i < c->nops; i++) {
+		struct op *o = &c->ops[i];
+
+		if (!o->done && o->q) {
+			dns_cancel(o->q);
+			op_done(o);
+		}
+	}
+	c->starting = false;
+	if (c->pending == 0)
+		finish(c);
+}
+
+static void deadline(void *arg)
+{
+	struct policy_check *c = arg;
+
+	c->deadline = NULL;
+	log_info("%s: checks not finished within Request_Timeout (%d s): answering with what is known",
+		 c->attr[4] ? c->attr[4] : "request", c->conf->request_timeout);
+	c->starting = true;
+	for (size_t i = 0; i < c->nops; i++) {
+		struct op *o = &c->ops[i];
+
+		if (o->done)
+			continue;
+		if (o->spf)
+			spf_check_cancel(o->spf);
+		if (o->q)
+			dns_cancel(o->q);
+		if (o->kind == OP_HELO || o->kind == OP_MFROM) {
+			struct pd_spf *s = o->kind == OP_HELO ? &c->r.helo_spf : &c->r.mfrom_spf;
+
+			s->done = true;
+			s->result = SPF_TEMPERROR;
+			s->reason = pf_reason(SPF_TEMPERROR, NULL, "DNS Timeout");
+		}
+		op_done(o);
+	}
+	c->starting = false;
+	finish(c);
+}
+
+/* ---- starting the lookups ---------------------------------------------- */
+
+static long spf_timeout(int seconds)
+{
+	return seconds > 0 ? seconds * 1000L : seconds == 0 ? 0 : -1;
+}
+
+static struct op *new_op(struct policy_check *c, enum op_kind k)
+{
+	struct op *o;
+
+	if (c->nops >= sizeof c->ops / sizeof c->ops[0])
+		return NULL;
+	o = &c->ops[c->nops++];
+	memset(o, 0, sizeof *o);
+	o->c = c;
+	o->kind = k;
+	c->pending++;
+	return o;
+}
+
+static void start_spf(struct policy_check *c, struct op *o, const char *sender, const char *helo,
+		      const char *domain, long timeout_ms)
+{
+	struct spf_request req = { 0 };
+	struct spf_check *sc;
+
+	req.ip = c->r.ip;
+	req.sender = sender;
+	req.helo = helo;
+	req.domain = domain;
+	req.void_limit = c->r.py->void_limit;
+	req.timeout_ms = timeout_ms;
+	sc = spf_check_start(c->dns, &req, spf_done, o);
+	if (!o->done)
+		o->spf = sc;
+}
+
+static void start_query(struct policy_check *c, struct op *o, const char *name, int type, dns_cb *cb)
+{
+	struct dns_query *q = dns_query(c->dns, name, type, cb, o);
+
+	if (!o->done)
+		o->q = q;
+}
+
+static char *reverse_name(const struct ip_addr *a)
+{
+	if (a->version == 4)
+		return pf_asprintf("%u.%u.%u.%u.in-addr.arpa", a->b[3], a->b[2], a->b[1], a->b[0]);
+	char buf[80], *p = buf;
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 15; i >= 0; i--) {
+		*p++ = hex[a->b[i] & 15];
+		*p++ = '.';
+		*p++ = hex[a->b[i] >> 4];
+		*p++ = '.';
+	}
+	strcpy(p, "ip6.arpa");
+	return strdup(buf);
+}
+
+static void start_lookups(struct policy_check *c)
+{
+	const struct conf_py *py = c->r.py;
+	struct pd_req *r = &c->r;
+	int dbg = py->debug_level;
+	long wl_ms = spf_timeout(py->whitelist_lookup_time);
+	bool ignored = false;
+
+	if (truthy(py->domain_whitelist)) {
+		const char *p = py->domain_whitelist;
+
+		if (dbg >= 4)
+			log_info("Domain Whitelist enabled.");
+		for (;;) {
+			const char *e = strchr(p, ',');
+			size_t n = e ? (size_t)(e - p) : strlen(p);
+			char *d = strndup(p, n);
+			struct op *o = d ? new_op(c, OP_DW) : NULL;
+
+			if (o)
+				start_spf(c, o, d, d, d, wl_ms);
+			else
+				ignored = true;
+			free(d);
+			if (!e)
+				break;
+			p = e + 1;
+		}
+	}
+	if (truthy(py->helo_whitelist)) {
+		const char *p = py->helo_whitelist;
+
+		if (dbg >= 4)
+			log_info("HELO Domain Whitelist enabled.");
+		for (;;) {
+			const char *e = strchr(p, ',');
+			size_t n = e ? (size_t)(e - p) : strlen(p);
+
+			if (c->attr[1] && strlen(c->attr[1]) == n && strncmp(p, c->attr[1], n) == 0) {
+				char *d = strndup(p, n);
+				struct op *o = d ? new_op(c, OP_HW) : NULL;
+
+				if (dbg >= 5)
+					log_info("HELO Domain Whitelist domain match: %s.", d ? d : "");
+				if (o)
+					start_query(c, o, d, c->ipa.version == 4 ? DNS_T_A : DNS_T_AAAA, hw_done);
+				else
+					ignored = true;
+				free(d);
+			}
+			if (!e)
+				break;
+			p = e + 1;
+		}
+	}
+	if (truthy(py->domain_whitelist_ptr)) {
+		char *rev = reverse_name(&c->ipa);
+		struct op *o = rev ? new_op(c, OP_PTR) : NULL;
+
+		if (dbg >= 4)
+			log_info("PTR Domain Whitelist enabled.");
+		if (o)
+			start_query(c, o, rev, DNS_T_PTR, ptr_done);
+		free(rev);
+	}
+	if (ignored)
+		log_err("ERROR: more than %d whitelist lookups for one request; the rest are skipped", MAX_OPS);
+	if (c->pending > 0 && py->whitelist_lookup_time > 0 && !c->wl_timer)
+		c->wl_timer = dns_timer_start(c->dns, py->whitelist_lookup_time * 1000L, wl_timeout, c);
+
+	long lt = spf_timeout(py->lookup_time);
+	if (r->helo_spf.run) {
+		struct op *o = new_op(c, OP_HELO);
+
+		c->helo_sender = pf_asprintf("postmaster@%s", r->helo);
+		if (o && c->helo_sender)
+			start_spf(c, o, c->helo_sender, r->helo, r->helo, lt);
+	}
+	if (r->mfrom_spf.run) {
+		struct op *o = new_op(c, OP_MFROM);
+		const char *at = strchr(r->snd, '@');
+
+		c->mfrom_domain = strdup(at ? at + 1 : r->snd);
+		if (o && c->mfrom_domain)
+			start_spf(c, o, r->snd, r->helo, c->mfrom_domain, lt);
+	}
+}
+
+/* ---- NAT warning ------------------------------------------------------- */
+
+static void nat_warning(struct policy_check *c)
+{
+	static time_t last;
+	static unsigned long seen;
+	time_t now = time(NULL);
+	int every = c->conf->nat_warning_minutes;
+	char ip[64];
+
+	if (every <= 0 || !iplist_is_private(&c->ipa))
+		return;
+	seen++;
+	if (last && now - last < every * 60L)
+		return;
+	last = now;
+	snprintf(ip, sizeof ip, "%s", c->r.ip);
+	log_warn("WARNING: SPF checked for client %s, a private address (%lu such checks so far): "
+		 "the client IP is probably a NAT gateway or a Docker bridge, and SPF results for it "
+		 "are meaningless. Let the MTA see the real client address, or list this network in "
+		 "Whitelist or skip_addresses (NAT_Warning_Interval = 0 silences this warning)", ip, seen);
+}
+
+/* ---- decide ------------------------------------------------------------ */
+
+static void finish(struct policy_check *c)
+{
+	struct pd_req *r = &c->r;
+	const char *comment = NULL;
+
+	if (c->finished)
+		return;
+	dns_timer_stop(c->deadline);
+	c->deadline = NULL;
+	dns_timer_stop(c->wl_timer);
+	c->wl_timer = NULL;
+	if (c->dw_pass) {
+		comment = "SPF skipped for whitelisted relay domain - ";
+		r->bypass_desc = "Skip SPF checks for whitelisted domains";
+	} else if (c->hw_hit) {
+		comment = "SPF skipped for whitelisted HELO domain - ";
+		r->bypass_desc = "Skip SPF checks for whitelisted HELO/EHLO names";
+	} else if (c->ptr_name && truthy(r->py->domain_whitelist_ptr)) {
+		const char *p = r->py->domain_whitelist_ptr;
+		size_t nl = strlen(c->ptr_name);
+
+		for (;;) {
+			const char *e = strchr(p, ',');
+			size_t n = e ? (size_t)(e - p) : strlen(p);
+
+			if (n <= nl && memcmp(c->ptr_name + nl - n, p, n) == 0) {
+				comment = "SPF skipped for PTR whitelisted relay domain - ";
+				r->bypass_desc = "Skip SPF checks for whitelisted hosts (by PTR)";
+				break;
+			}
+			if (!e)
+				break;
+			p = e + 1;
+		}
+	}
+	if (comment) {
+		r->bypass_header = bypass_header(c, comment);
+	} else {
+		nat_warning(c);
+	}
+	answer(c, pd_decide(r));
+	if (!c->starting)
+		check_free(c);
+}
+
+/* ---- start ------------------------------------------------------------- */
+
+static void log_config(const struct conf_py *py)
+{
+	char *rm = NULL;
+	size_t n = strlen(py->reason_message) * 4 + 8;
+
+	if ((rm = malloc(n)))
+		pystr_repr(py->reason_message, rm, n);
+	log_info("Config: {'debugLevel': %d, 'HELO_reject': '%s', 'Mail_From_reject': '%s', "
+		 "'PermError_reject': '%s', 'TempError_Defer': '%s', 'skip_addresses': '%s', 'TestOnly': %d, "
+		 "'SPF_Enhanced_Status_Codes': '%s', 'Header_Type': '%s', 'Hide_Receiver': '%s', "
+		 "'Authserv_Id': '%s', 'Lookup_Time': %d, 'Whitelist_Lookup_Time': %d, 'Void_Limit': %d, "
+		 "'Reason_Message': %s, 'No_Mail': %s, 'Mock': %s}",
+		 py->debug_level, py->helo_reject, py->mail_from_reject, py->permerror_reject,
+		 py->temperror_defer, py->skip_addresses ? py->skip_addresses : "", py->test_only,
+		 py->spf_enhanced_status_codes, py->header_type, py->hide_receiver, py->authserv_id,
+		 py->lookup_time, py->whitelist_lookup_time, py->void_limit, rm ? rm : "",
+		 py->no_mail ? py->no_mail : "False", py->mock ? "True" : "False");
+	free(rm);
+}
+
+static const char *const attr_names[6] = { "client_address", "helo_name", "sender", "recipient", "instance", "queue_id" };
+
+struct policy_check *policy_check_start(struct policy_session *s, struct conf *conf,
+					struct dns_ctx *dns, const struct attr_req *req,
+					policy_done_fn *done, void *arg)
+{
+	struct policy_check *c = calloc(1, sizeof *c);
+	const struct conf_py *g = conf->py;
+	struct pd_req *r;
+	char *action = NULL;
+
+	if (!c) {
+		log_err("out of memory: answering dunno");
+		done(arg, "dunno");
+		return NULL;
+	}
+	c->s = s;
+	c->conf = conf_ref(conf);
+	c->dns = dns;
+	c->done = done;
+	c->arg = arg;
+	c->starting = true;
+	for (size_t i = 0; i < 6; i++) {
+		const char *v = attr_get(req, attr_names[i]);
+
+		if (v && !(c->attr[i] = strdup(v)))
+			goto oom;
+	}
+	r = &c->r;
+	r->conf = conf;
+	r->py = g;
+	r->gdebug = g->debug_level;
+	r->cache = s ? s->cache : NULL;
+
+	if (g->has_default_seed_only)
+		log_err("WARNING: Deprecated Config Option defaultSeedOnly in use in: %s", conf->path);
+	if (g->mock) {
+		/* DIFFERENCE: answered at once (Python leaves it unflushed) */
+		answer(c, pf_asprintf("dunno mock header field that should be ignored"));
+		check_free(c);
+		return NULL;
+	}
+
+	/* receiver form (§4.1 step 5) */
+	const char *rcpt = truthy(c->attr[3]) ? c->attr[3] : "none";
+	if (truthy(g->per_user)) {
+		conf_peruser_lookup(conf, rcpt, &c->pu);
+		r->py = &c->pu.py;
+		r->peruser = c->pu.matched;
+		if (g->debug_level >= 2 && r->peruser)
+			log_info("Per user configuration data in use for: %s", rcpt);
+		c->rcv = strdup(rcpt);
+	} else if (strcmp(g->hide_receiver, "No") != 0) {
+		c->rcv = strdup("<UNKNOWN>");
+	} else if (strcmp(rcpt, "none") != 0 && strchr(rcpt, '@')) {
+		const char *d = strchr(rcpt, '@') + 1, *e = strchr(d, '@');
+
+		c->rcv = e ? strndup(d, (size_t)(e - d)) : strdup(d);
+	} else {
+		c->rcv = strdup(rcpt);
+	}
+	if (!c->rcv)
+		goto oom;
+	if (g->debug_level >= 3)
+		log_config(r->py);
+
+	r->client_address = c->attr[0];
+	r->helo_name = c->attr[1];
+	r->sender = c->attr[2];
+	r->rcv = c->rcv;
+	/* an absent or empty instance: Python uses a random key, i.e. no cache */
+	r->instance = truthy(c->attr[4]) ? c->attr[4] : NULL;
+	r->queue_id = c->attr[5];
+	if (r->peruser)
+		r->cache = s ? s->cache : NULL;   /* consulted for last_action only */
+	pd_prepare(r);
+
+	if (!r->ip) {                       /* "No client address, exiting" */
+		answer(c, pd_decide(r));
+		check_free(c);
+		return NULL;
+	}
+	if (pd_replay(r, &action)) {
+		answer(c, action);
+		check_free(c);
+		return NULL;
+	}
+
+	/* skip_addresses, Whitelist */
+	if (netlist(c, "skip_addresses", r->py->skip_addresses)) {
+		r->bypass_desc = "Skip SPF checks on localhost";
+		r->bypass_header = bypass_header(c, "SPF check N/A for local connections - ");
+		r->skip_header = r->bypass_header ? strdup(r->bypass_header) : NULL;
+	} else if (netlist(c, "Whitelist", r->py->whitelist)) {
+		r->bypass_desc = "Skip SPF checks for whitelisted IP addresses";
+		r->bypass_header = bypass_header(c, "SPF skipped for whitelisted relay - ");
+	}
+	if (r->bypass_header) {
+		answer(c, pd_decide(r));
+		check_free(c);
+		return NULL;
+	}
+
+	/* DIFFERENCE: a client address that is not an IP address (Python
+	 * crashes) or is empty gets dunno, without SPF checks */
+	char why[256];
+	if (iplist_parse_addr(r->ip, &c->ipa, why, sizeof why) < 0) {
+		log_err("ERROR: client address '%s' is not an IP address: no SPF check, action=dunno", r->ip);
+		answer(c, pf_asprintf("dunno"));
+		check_free(c);
+		return NULL;
+	}
+
+	if (conf->request_timeout > 0)
+		c->deadline = dns_timer_start(dns, conf->request_timeout * 1000L, deadline, c);
+	start_lookups(c);
+	if (c->pending == 0)
+		finish(c);
+	c->starting = false;
+	if (c->finished) {
+		check_free(c);
+		return NULL;
+	}
+	return c;
+
+oom:
+	log_err("out of memory: answering dunno");
+	answer(c, pf_asprintf("dunno"));
+	check_free(c);
+	return NULL;
+}
+
+void policy_check_cancel(struct policy_check *c)
+{
+	if (c)
+		check_free(c);
+}

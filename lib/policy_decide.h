@@ -1,0 +1,77 @@
+/*
+ * policy_decide - spf_engine's decision for one request once the DNS work
+ * is done (reference §4.2-§4.9): instance replay, the bypass outcome, the
+ * HELO then MAIL FROM decision with the result-to-action matrix,
+ * Reject_Not_Pass_Domains, No_Mail, pass restrictions, headers, the
+ * instance cache, and the main loop's post-processing (TestOnly, status
+ * codes, Prospective, Header_Type None) into the final action text.
+ * Pure: no DNS, no event loop, so every row is testable on its own.
+ */
+#ifndef POLICYD_POLICY_DECIDE_H
+#define POLICYD_POLICY_DECIDE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf.h"
+#include "policy_cache.h"
+#include "spf.h"
+
+/* One SPF check's outcome as the decision needs it. */
+struct pd_spf {
+	bool run;                  /* the check is needed */
+	bool done;
+	enum spf_result result;
+	char *reason;              /* pyspf's text (pf_reason) */
+	char *first_txt;           /* first string of the first TXT, for No_Mail */
+	bool has_txt;
+};
+
+struct pd_req {
+	const struct conf *conf;      /* global (path, our keys) */
+	const struct conf_py *py;     /* effective settings (per-user applied) */
+	bool peruser;                 /* a per-user line matched */
+	int gdebug;                   /* the main loop's debugLevel (global) */
+
+	/* request attributes; NULL = absent */
+	const char *client_address, *helo_name, *sender, *queue_id, *instance;
+	const char *rcv;              /* receiver form (§4.1 step 5) */
+
+	/* derived by pd_prepare() */
+	const char *ip;               /* Prospective or client_address */
+	const char *helo;             /* effective HELO (§4.4) */
+	const char *snd;              /* sender, "" when absent */
+	bool no_identity;             /* "No sender or helo, exiting" */
+	struct pd_spf helo_spf, mfrom_spf;
+
+	/* bypass outcome, filled by the caller: NULL or the header */
+	char *bypass_header;
+	const char *bypass_desc;      /* "Skip SPF checks on localhost", ... */
+	char *skip_header;            /* skip_addresses' header ('None' if no hit) */
+
+	struct policy_cache *cache;   /* the session's, NULL = none */
+	char *helo_buf;               /* owns helo when derived */
+	char *own[16];                /* texts made by the decision */
+	size_t nown;
+};
+
+/* Fill ip, helo, snd, no_identity and which SPF checks must run. */
+void pd_prepare(struct pd_req *r);
+
+/*
+ * spf_engine._spfcheck before the bypass checks: replay from the cache.
+ * Returns true (and sets *action) when the request is answered from the
+ * cache; false to go on.
+ */
+bool pd_replay(struct pd_req *r, char **action);
+
+/* The rest, after bypass and SPF results are in: the final action text
+ * (after "action="), malloc'd; never NULL except out of memory. */
+char *pd_decide(struct pd_req *r);
+
+/* Log-line prefix for decision lines (§7.1). */
+void pd_qid_prefix(const char *queue_id, char *buf, size_t len);
+
+void pd_req_free(struct pd_req *r);
+
+#endif

@@ -1,0 +1,507 @@
+/*
+ * conn - the connection state machine.
+ *
+ *   OPEN   reading requests; complete ones wait in a short queue and are
+ *          decided one at a time, replies leave in request order.
+ *   DRAIN  no more input (EOF, bad input, server stopping): answer what
+ *          is queued, flush, then close.
+ *   (closed: freed)
+ *
+ * Every event handler only records what happened and then calls
+ * conn_step(), which parses, starts the next check, decides which events
+ * to wait for, and closes when there is nothing left to do.  The policy's
+ * completion callback never re-enters conn_step(): it queues the reply and
+ * activates the `kick` event, so a connection is never freed under the
+ * policy module's feet.
+ *
+ * Bad input rule (documented in policyd-spf(8)): a line longer than
+ * ATTR_LINE_MAX, a request over ATTR_REQ_MAX bytes or ATTR_MAX attributes
+ * is logged once and the connection goes to DRAIN without a reply for the
+ * bad request (Postfix's README: log and disconnect; Postfix retries and
+ * then applies its default action).  A line that does not match
+ * name=value is logged and ignored, as the Python server does.
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "attr.h"
+#include "log.h"
+#include "policy.h"
+#include "server.h"
+
+enum conn_state { CS_OPEN, CS_DRAIN };
+
+struct conn {
+	struct srv *srv;
+	struct conn *prev, *next;
+	int in_fd, out_fd;
+	char peer[80];
+	enum conn_state state;
+	bool eof;
+
+	struct evbuffer *in, *out;
+	size_t scanned;                 /* bytes of `in` known to hold no LF */
+	struct event *ev_read, *ev_write, *ev_idle, *ev_deadline, *ev_kick;
+	bool reading, writing;
+
+	struct attr_req cur;            /* request being read */
+	struct attr_req q[CONN_QUEUE_MAX];
+	size_t qhead, qlen;
+
+	struct policy_session *ps;
+	struct policy_check *pc;
+	bool check_running;
+	bool in_start;                  /* inside policy_check_start() */
+	unsigned long nreq;
+};
+
+static void conn_step(struct conn *c);
+static void conn_free(struct conn *c);
+
+static int
+debug_level(const struct conn *c)
+{
+	return c->srv->conf != NULL && c->srv->conf->py != NULL ? c->srv->conf->py->debug_level : 1;
+}
+
+static void
+arm_idle(struct conn *c)
+{
+	struct timeval tv = { server_idle_timeout(c->srv), 0 };
+
+	event_add(c->ev_idle, &tv);
+}
+
+static void
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Bad input: one log line, forget the partial request, answer what came before. */
+static void
+conn_bad(struct conn *c, const char *why)
+{
+	log_err("%s: %s; closing connection after %zu queued repl%s", c->peer, why, c->qlen +
+		(c->check_running ? 1 : 0), c->qlen + (c->check_running ? 1 : 0) == 1 ? "y" : "ies");
+	attr_req_clear(&c->cur);
+	evbuffer_drain(c->in, evbuffer_get_length(c->in));
+	c->state = CS_DRAIN;
+}
+
+static void
+handle_line(struct conn *c, const char *line, size_t len)
+{
+	char disp[512];
+	const char *err = NULL;
+	int rc;
+
+	if (debug_level(c) >= 4) {
+		attr_line_display(line, len, disp, sizeof(disp));
+		log_info("Read line: \"%s\"", disp);
+	}
+	if (attr_line_is_end(line, len)) {
+		if (debug_level(c) >= 4)
+			log_info("Found the end of entry");
+		c->q[(c->qhead + c->qlen) % CONN_QUEUE_MAX] = c->cur;
+		c->qlen++;
+		attr_req_init(&c->cur);
+		return;
+	}
+	rc = attr_req_add_line(&c->cur, line, len, &err);
+	if (rc == ATTR_NOMATCH) {
+		if (debug_level(c) >= 0) {
+			attr_line_display(line, len, disp, sizeof(disp));
+			log_info("ERROR: Could not match line \"%s\"", disp);
+		}
+	} else if (rc == ATTR_BOUND) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "bad request: %s (limits: %d bytes per line, %d per request, "
+			 "%d attributes)", err, ATTR_LINE_MAX, ATTR_REQ_MAX, ATTR_MAX);
+		conn_bad(c, why);
+	}
+}
+
+/* Split complete lines off the input while there is room in the queue. */
+static void
+conn_parse(struct conn *c)
+{
+	while (c->state == CS_OPEN && c->qlen < CONN_QUEUE_MAX) {
+		struct evbuffer_ptr start, p;
+		size_t eol_len = 0, len = evbuffer_get_length(c->in);
+
+		if (c->scanned >= len)
+			p.pos = -1;
+		else if (evbuffer_ptr_set(c->in, &start, c->scanned, EVBUFFER_PTR_SET) < 0)
+			p.pos = -1;
+		else
+			p = evbuffer_search_eol(c->in, &start, &eol_len, EVBUFFER_EOL_LF);
+		if (p.pos < 0) {
+			c->scanned = len;
+			if (len > ATTR_LINE_MAX)
+				conn_bad(c, "bad request: line too long");
+			return;
+		}
+		if ((size_t)p.pos > ATTR_LINE_MAX) {
+			conn_bad(c, "bad request: line too long");
+			return;
+		}
+		{
+			const char *line = (const char *)evbuffer_pullup(c->in, p.pos + 1);
+
+			if (line == NULL) {
+				conn_bad(c, "out of memory");
+				return;
+			}
+			handle_line(c, line, (size_t)p.pos);
+		}
+		if (c->state == CS_OPEN)
+			evbuffer_drain(c->in, (size_t)p.pos + 1);
+		c->scanned = 0;
+	}
+}
+
+/* A reply may only be one line: no CR, LF or other control bytes, never empty. */
+static void
+queue_reply(struct conn *c, const char *action)
+{
+	size_t len = action != NULL ? strlen(action) : 0;
+	bool fixed = false;
+
+	evbuffer_add(c->out, "action=", 7);
+	if (len == 0) {
+		log_err("%s: internal error: empty action; answering dunno", c->peer);
+		evbuffer_add(c->out, "dunno", 5);
+	} else {
+		for (size_t i = 0; i < len; i++) {
+			unsigned char ch = (unsigned char)action[i];
+
+			if (ch < 0x20 && ch != '\t') {
+				ch = ' ';
+				fixed = true;
+			}
+			evbuffer_add(c->out, &ch, 1);
+		}
+		if (fixed)
+			log_err("%s: control bytes in reply replaced by blanks", c->peer);
+	}
+	evbuffer_add(c->out, "\n\n", 2);
+}
+
+static void
+check_done(void *arg, const char *action)
+{
+	struct conn *c = arg;
+
+	queue_reply(c, action);
+	c->pc = NULL;
+	c->check_running = false;
+	event_del(c->ev_deadline);
+	c->nreq++;
+	c->srv->nserved++;
+	if (!c->in_start)
+		event_active(c->ev_kick, EV_TIMEOUT, 0);
+}
+
+/*
+ * Backstop: the policy answers on its own before Request_Timeout; if it
+ * ever does not, Postfix must still get an answer before its own timeout.
+ * The answer is the one a DNS temperror gets by default: accept (dunno),
+ * or defer with TempError_Defer = True.
+ */
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	const char *td = c->srv->conf->py != NULL ? c->srv->conf->py->temperror_defer : NULL;
+	bool defer = td != NULL && strcmp(td, "True") == 0;
+
+	(void)fd;
+	(void)what;
+	if (!c->check_running)
+		return;
+	log_err("%s: check did not finish within %d s; answering %s", c->peer,
+		server_request_timeout(c->srv) + 1, defer ? "defer_if_permit" : "dunno");
+	policy_check_cancel(c->pc);
+	c->pc = NULL;
+	c->check_running = false;
+	queue_reply(c, defer ? "defer_if_permit 4.7.24 SPF check timed out" : "dunno");
+	conn_step(c);
+}
+
+static void
+start_check(struct conn *c)
+{
+	struct attr_req *r = &c->q[c->qhead];
+	struct timeval tv = { server_request_timeout(c->srv) + 1, 0 };
+	struct policy_check *pc;
+
+	c->check_running = true;
+	c->in_start = true;
+	event_add(c->ev_deadline, &tv);
+	pc = policy_check_start(c->ps, c->srv->conf, c->srv->dns, r, check_done, c);
+	c->in_start = false;
+	attr_req_clear(r);
+	c->qhead = (c->qhead + 1) % CONN_QUEUE_MAX;
+	c->qlen--;
+	if (c->check_running)
+		c->pc = pc;
+}
+
+static bool
+try_write(struct conn *c)
+{
+	while (evbuffer_get_length(c->out) > 0) {
+		int n = evbuffer_write(c->out, c->out_fd);
+
+		if (n > 0) {
+			arm_idle(c);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return true;
+		if (debug_level(c) >= 2 || (errno != EPIPE && errno != ECONNRESET))
+			log_info("%s: write: %s; closing connection", c->peer,
+				 n < 0 ? strerror(errno) : "nothing written");
+		return false;
+	}
+	return true;
+}
+
+static void
+conn_step(struct conn *c)
+{
+	bool want_read, want_write;
+
+	for (;;) {
+		conn_parse(c);
+		/* EOF: the input is done once no complete line is left in it */
+		if (c->eof && c->state == CS_OPEN && c->qlen < CONN_QUEUE_MAX) {
+			if (c->cur.n > 0 || evbuffer_get_length(c->in) > 0) {
+				/* an unfinished request is dropped, as Python does */
+				if (debug_level(c) >= 2)
+					log_info("%s: EOF in the middle of a request, discarded", c->peer);
+				attr_req_clear(&c->cur);
+				evbuffer_drain(c->in, evbuffer_get_length(c->in));
+			}
+			c->state = CS_DRAIN;
+		}
+		if (c->check_running || c->qlen == 0 || evbuffer_get_length(c->out) >= CONN_OUT_MAX)
+			break;
+		start_check(c);
+		/* answered synchronously: take the next one */
+	}
+	if (!try_write(c)) {
+		conn_free(c);
+		return;
+	}
+	if (c->state == CS_DRAIN && !c->check_running && c->qlen == 0 &&
+	    evbuffer_get_length(c->out) == 0) {
+		conn_free(c);
+		return;
+	}
+	want_read = c->state == CS_OPEN && !c->eof && c->qlen < CONN_QUEUE_MAX &&
+		    evbuffer_get_length(c->out) < CONN_OUT_MAX;
+	want_write = evbuffer_get_length(c->out) > 0;
+	if (want_read != c->reading) {
+		if (want_read)
+			event_add(c->ev_read, NULL);
+		else
+			event_del(c->ev_read);
+		c->reading = want_read;
+	}
+	if (want_write != c->writing) {
+		if (want_write)
+			event_add(c->ev_write, NULL);
+		else
+			event_del(c->ev_write);
+		c->writing = want_write;
+	}
+}
+
+static void
+read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int n;
+
+	(void)fd;
+	(void)what;
+	n = evbuffer_read(c->in, c->in_fd, CONN_READ_CHUNK);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		if (errno != ECONNRESET || debug_level(c) >= 2)
+			log_info("%s: read: %s; closing connection", c->peer, strerror(errno));
+		conn_free(c);
+		return;
+	}
+	if (n == 0)
+		c->eof = true;
+	else
+		arm_idle(c);
+	conn_step(c);
+}
+
+static void
+write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_step(arg);
+}
+
+static void
+kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_step(arg);
+}
+
+static void
+idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->check_running) {
+		arm_idle(c);    /* the check's deadline guards this case */
+		return;
+	}
+	if (evbuffer_get_length(c->out) > 0)
+		conn_abort(c, "client does not read its replies");
+	else
+		conn_abort(c, "idle timeout");
+}
+
+struct conn *
+conn_new(struct srv *s, int in_fd, int out_fd, const char *peer)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->srv = s;
+	c->in_fd = in_fd;
+	c->out_fd = out_fd;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	attr_req_init(&c->cur);
+	for (size_t i = 0; i < CONN_QUEUE_MAX; i++)
+		attr_req_init(&c->q[i]);
+	set_nonblock(in_fd);
+	if (out_fd != in_fd)
+		set_nonblock(out_fd);
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	c->ev_read = event_new(s->base, in_fd, EV_READ | EV_PERSIST, read_cb, c);
+	c->ev_write = event_new(s->base, out_fd, EV_WRITE | EV_PERSIST, write_cb, c);
+	c->ev_idle = evtimer_new(s->base, idle_cb, c);
+	c->ev_deadline = evtimer_new(s->base, deadline_cb, c);
+	c->ev_kick = event_new(s->base, -1, 0, kick_cb, c);
+	c->ps = policy_session_new();
+	conn_link(c, &s->conns);
+	s->nconns++;
+	if (c->in == NULL || c->out == NULL || c->ev_read == NULL || c->ev_write == NULL ||
+	    c->ev_idle == NULL || c->ev_deadline == NULL || c->ev_kick == NULL || c->ps == NULL) {
+		log_err("%s: out of memory, closing connection", peer);
+		conn_free(c);
+		return NULL;
+	}
+	arm_idle(c);
+	/* first step from the loop, so the caller's pointer stays valid */
+	event_active(c->ev_kick, EV_TIMEOUT, 0);
+	return c;
+}
+
+void
+conn_link(struct conn *c, struct conn **head)
+{
+	c->prev = NULL;
+	c->next = *head;
+	if (*head != NULL)
+		(*head)->prev = c;
+	*head = c;
+}
+
+struct conn *
+conn_next(const struct conn *c)
+{
+	return c->next;
+}
+
+void
+conn_shutdown(struct conn *c)
+{
+	if (c->state == CS_OPEN) {
+		attr_req_clear(&c->cur);
+		evbuffer_drain(c->in, evbuffer_get_length(c->in));
+		c->state = CS_DRAIN;
+	}
+	event_active(c->ev_kick, EV_TIMEOUT, 0);
+}
+
+void
+conn_abort(struct conn *c, const char *why)
+{
+	log_info("%s: %s, closing connection%s", c->peer, why,
+		 c->check_running ? " (a check was in progress, not answered)" : "");
+	conn_free(c);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct srv *s = c->srv;
+
+	if (c->check_running && c->pc != NULL)
+		policy_check_cancel(c->pc);
+	c->pc = NULL;
+	c->check_running = false;
+	if (c->ps != NULL)
+		policy_session_free(c->ps);
+	attr_req_clear(&c->cur);
+	for (size_t i = 0; i < CONN_QUEUE_MAX; i++)
+		attr_req_clear(&c->q[i]);
+	if (c->ev_read != NULL)
+		event_free(c->ev_read);
+	if (c->ev_write != NULL)
+		event_free(c->ev_write);
+	if (c->ev_idle != NULL)
+		event_free(c->ev_idle);
+	if (c->ev_deadline != NULL)
+		event_free(c->ev_deadline);
+	if (c->ev_kick != NULL)
+		event_free(c->ev_kick);
+	if (c->in != NULL)
+		evbuffer_free(c->in);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	s->nconns--;
+	close(c->in_fd);
+	if (c->out_fd != c->in_fd)
+		close(c->out_fd);
+	free(c);
+	server_conn_closed(s, NULL);
+}

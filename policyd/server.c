@@ -1,0 +1,327 @@
+/*
+ * server - one process's loop.  Accepts on the shared listeners up to
+ * Max_Connections (then pauses accepting until one closes), or serves the
+ * single spawn connection; SIGTERM/SIGINT stop accepting and let the
+ * checks in flight finish within a grace period; SIGHUP swaps in a newly
+ * loaded config when it loads, and keeps the old one when it does not.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conn.h"
+#include "log.h"
+#include "loop.h"
+
+#define SERVER_GRACE_MAX 30     /* seconds to finish checks on SIGTERM */
+#define ACCEPT_RETRY_MS 500     /* pause after EMFILE and the like */
+
+int
+server_idle_timeout(const struct srv *s)
+{
+	return s->conf->idle_timeout > 0 ? s->conf->idle_timeout : 3600;
+}
+
+int
+server_request_timeout(const struct srv *s)
+{
+	return s->conf->request_timeout > 0 ? s->conf->request_timeout : 90;
+}
+
+static int
+max_connections(const struct srv *s)
+{
+	return s->conf->max_connections > 0 ? s->conf->max_connections : 1024;
+}
+
+static void
+accept_pause(struct srv *s, bool pause)
+{
+	if (s->accept_paused == pause)
+		return;
+	for (size_t i = 0; i < s->nlev; i++) {
+		if (pause)
+			evconnlistener_disable(s->lev[i]);
+		else
+			evconnlistener_enable(s->lev[i]);
+	}
+	s->accept_paused = pause;
+}
+
+void
+server_conn_closed(struct srv *s, struct conn *c)
+{
+	(void)c;
+	if ((s->spawn || s->stopping) && s->nconns == 0) {
+		event_base_loopexit(s->base, NULL);
+		return;
+	}
+	if (s->accept_paused && !s->stopping && (int)s->nconns < max_connections(s) &&
+	    !event_pending(s->accept_retry, EV_TIMEOUT, NULL))
+		accept_pause(s, false);
+}
+
+static void
+peer_name(const struct sockaddr *sa, int is_unix, char *out, size_t outlen)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (is_unix || sa->sa_family == AF_UNIX) {
+		snprintf(out, outlen, "unix");
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
+		snprintf(out, outlen, "%s:%u", addr, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
+		snprintf(out, outlen, "[%s]:%u", addr, ntohs(in6->sin6_port));
+	} else {
+		snprintf(out, outlen, "?");
+	}
+}
+
+static void
+accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
+	  void *arg)
+{
+	struct srv *s = arg;
+	char peer[80];
+
+	(void)lev;
+	(void)salen;
+	if (s->stopping) {
+		close(fd);
+		return;
+	}
+	peer_name(sa, 0, peer, sizeof(peer));
+	evutil_make_socket_closeonexec(fd);
+	conn_new(s, fd, fd, peer);
+	if ((int)s->nconns >= max_connections(s)) {
+		log_warn("%u connections (Max_Connections): not accepting more until one closes",
+			 s->nconns);
+		accept_pause(s, true);
+	}
+}
+
+static void
+accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct srv *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (!s->stopping && (int)s->nconns < max_connections(s))
+		accept_pause(s, false);
+}
+
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct srv *s = arg;
+	struct timeval tv = { 0, ACCEPT_RETRY_MS * 1000 };
+	int e = EVUTIL_SOCKET_ERROR();
+
+	(void)lev;
+	/* out of fds or memory: stop accepting a moment instead of spinning */
+	log_err("accept: %s; pausing for %d ms", evutil_socket_error_to_string(e), ACCEPT_RETRY_MS);
+	accept_pause(s, true);
+	event_add(s->accept_retry, &tv);
+}
+
+static void
+grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct srv *s = arg;
+
+	(void)fd;
+	(void)what;
+	log_warn("stop: grace period over, closing %u connection%s", s->nconns,
+		 s->nconns == 1 ? "" : "s");
+	while (s->conns != NULL)
+		conn_abort(s->conns, "server stopping");
+	event_base_loopexit(s->base, NULL);
+}
+
+static void
+stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct srv *s = arg;
+	int grace = server_request_timeout(s) + 1;
+	struct timeval tv;
+
+	(void)what;
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	if (grace > SERVER_GRACE_MAX)
+		grace = SERVER_GRACE_MAX;
+	tv.tv_sec = grace;
+	tv.tv_usec = 0;
+	if (!s->spawn)
+		log_info("%s: stopping, %u open connection%s", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+			 s->nconns, s->nconns == 1 ? "" : "s");
+	for (size_t i = 0; i < s->nlev; i++)
+		evconnlistener_free(s->lev[i]);
+	s->nlev = 0;
+	/* closed, not just unwatched: new clients get a refusal, not a hang */
+	if (s->ls != NULL)
+		listen_close_fds(s->ls);
+	for (struct conn *c = s->conns; c != NULL; c = conn_next(c))
+		conn_shutdown(c);
+	if (s->nconns == 0)
+		event_base_loopexit(s->base, NULL);
+	else
+		evtimer_add(s->ev_grace, &tv);
+}
+
+static void
+hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct srv *s = arg;
+	char err[512];
+	struct conf *nc;
+
+	(void)sig;
+	(void)what;
+	/*
+	 * The Python reader runs on defaults when the file cannot be read;
+	 * at a reload that would silently drop the admin's settings (the
+	 * usual cause being a file the unprivileged user cannot read), so
+	 * the running config is kept instead.
+	 */
+	if (access(s->opts->conf_path, R_OK) < 0 && errno != ENOENT) {
+		log_err("SIGHUP: cannot read %s: %s; keeping the previous configuration",
+			s->opts->conf_path, strerror(errno));
+		return;
+	}
+	err[0] = '\0';
+	nc = conf_load(s->opts->conf_path, err, sizeof(err));
+	if (nc == NULL) {
+		log_err("SIGHUP: %s; keeping the previous configuration",
+			err[0] != '\0' ? err : s->opts->conf_path);
+		return;
+	}
+	/* checks in flight keep their reference to the old one */
+	conf_unref(s->conf);
+	s->conf = nc;
+	log_info("SIGHUP: configuration reloaded from %s", s->opts->conf_path);
+}
+
+static int
+dns_setup(struct srv *s, char *err, size_t errlen)
+{
+	const char *servers[CONF_MAX_DNS + 1];
+	struct dns_opts o;
+
+	memset(&o, 0, sizeof(o));
+	if (s->opts->dns_servers != NULL && s->opts->dns_servers[0] != NULL) {
+		o.servers = s->opts->dns_servers;
+	} else if (s->conf->ndns > 0) {
+		for (size_t i = 0; i < s->conf->ndns; i++)
+			servers[i] = s->conf->dns_servers[i];
+		servers[s->conf->ndns] = NULL;
+		o.servers = servers;
+	}
+	o.timeout_ms = s->conf->dns_timeout_ms;
+	o.tries = s->conf->dns_tries;
+	o.cache_bytes = s->conf->dns_cache_bytes;
+	if (dns_ctx_new(&s->dns, &o, err, errlen) != 0)
+		return -1;
+	s->dnsloop = loop_dns_attach(s->base, s->dns);
+	if (s->dnsloop == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+server_run(const struct server_opts *opts, struct conf *conf, struct listen_set *ls,
+	   int in_fd, int out_fd)
+{
+	struct srv srv, *s = &srv;
+	char err[512];
+	int rc = 1;
+
+	memset(s, 0, sizeof(*s));
+	s->opts = opts;
+	s->conf = conf_ref(conf);
+	s->ls = ls;
+	s->spawn = in_fd >= 0;
+	s->base = event_base_new();
+	if (s->base == NULL) {
+		log_err("cannot create the event loop");
+		goto out;
+	}
+	if (dns_setup(s, err, sizeof(err)) < 0) {
+		log_err("DNS: %s", err);
+		goto out;
+	}
+	s->ev_term = evsignal_new(s->base, SIGTERM, stop_cb, s);
+	s->ev_int = evsignal_new(s->base, SIGINT, stop_cb, s);
+	s->ev_hup = evsignal_new(s->base, SIGHUP, hup_cb, s);
+	s->ev_grace = evtimer_new(s->base, grace_cb, s);
+	s->accept_retry = evtimer_new(s->base, accept_retry_cb, s);
+	if (s->ev_term == NULL || s->ev_int == NULL || s->ev_hup == NULL || s->ev_grace == NULL ||
+	    s->accept_retry == NULL || evsignal_add(s->ev_term, NULL) < 0 ||
+	    evsignal_add(s->ev_int, NULL) < 0 || evsignal_add(s->ev_hup, NULL) < 0) {
+		log_err("cannot set up signal handling");
+		goto out;
+	}
+	if (s->spawn) {
+		if (conn_new(s, in_fd, out_fd, "stdin") == NULL)
+			goto out;
+	} else {
+		for (size_t i = 0; ls != NULL && i < ls->n; i++) {
+			s->lev[s->nlev] = evconnlistener_new(s->base, accept_cb, s,
+							     LEV_OPT_CLOSE_ON_EXEC, -1, ls->fd[i]);
+			if (s->lev[s->nlev] == NULL) {
+				log_err("%s: cannot watch the listening socket", ls->name[i]);
+				goto out;
+			}
+			evconnlistener_set_error_cb(s->lev[s->nlev], accept_error_cb);
+			s->nlev++;
+		}
+	}
+	if (s->nconns > 0 || s->nlev > 0)
+		event_base_dispatch(s->base);
+	rc = 0;
+out:
+	while (s->conns != NULL)
+		conn_abort(s->conns, "server exiting");
+	for (size_t i = 0; i < s->nlev; i++)
+		evconnlistener_free(s->lev[i]);
+	if (s->dnsloop != NULL)
+		loop_dns_detach(s->dnsloop);
+	if (s->dns != NULL)
+		dns_ctx_free(s->dns);
+	if (s->ev_term != NULL)
+		event_free(s->ev_term);
+	if (s->ev_int != NULL)
+		event_free(s->ev_int);
+	if (s->ev_hup != NULL)
+		event_free(s->ev_hup);
+	if (s->ev_grace != NULL)
+		event_free(s->ev_grace);
+	if (s->accept_retry != NULL)
+		event_free(s->accept_retry);
+	if (s->base != NULL)
+		event_base_free(s->base);
+	conf_unref(s->conf);
+	return rc;
+}

@@ -1,0 +1,64 @@
+/*
+ * server - one process's event loop: the listeners it accepts on (none in
+ * spawn mode, where stdin/stdout is the one connection), its connections,
+ * its DNS context, the current configuration, and the signals that stop
+ * it or reload the configuration.
+ */
+#ifndef POLICYD_SERVER_H
+#define POLICYD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf.h"
+#include "dns.h"
+#include "listen.h"
+
+struct event_base;
+struct evconnlistener;
+struct conn;
+struct loop_dns;
+
+/* The command-line settings that win over the file (NULL/-1 = not given). */
+struct server_opts {
+	const char *conf_path;
+	const char *const *dns_servers;  /* NULL-terminated, or NULL */
+};
+
+struct srv {
+	struct event_base *base;
+	struct dns_ctx *dns;
+	struct loop_dns *dnsloop;       /* the libevent glue for dns */
+	struct conf *conf;              /* current; checks hold their own ref */
+	const struct server_opts *opts;
+	bool spawn;
+	bool stopping;
+
+	struct listen_set *ls;
+	struct evconnlistener *lev[LISTEN_MAX_FDS];
+	size_t nlev;
+	bool accept_paused;
+	struct event *accept_retry;
+
+	struct conn *conns;             /* doubly linked */
+	unsigned nconns;
+	unsigned long nserved;
+
+	struct event *ev_term, *ev_int, *ev_hup, *ev_grace;
+};
+
+/*
+ * Run the loop until stopped: on the listeners of ls (daemon) or on the
+ * one connection in_fd/out_fd (spawn, in_fd >= 0).  Takes a reference on
+ * conf.  Returns the exit status.
+ */
+int server_run(const struct server_opts *opts, struct conf *conf, struct listen_set *ls,
+	       int in_fd, int out_fd);
+
+/* For conn.c */
+void server_conn_closed(struct srv *s, struct conn *c);
+/* Seconds/milliseconds bounds from the current conf, with fallbacks. */
+int server_idle_timeout(const struct srv *s);
+int server_request_timeout(const struct srv *s);
+
+#endif

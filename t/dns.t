@@ -1,0 +1,244 @@
+#!/usr/bin/python3
+# dns.t - lib/dns (c-ares, answer parser, in-flight sharing, TTL cache)
+# driven through the daemon's libevent glue by t/tools/dnsq, against a real
+# t/dnsd.py on loopback: every record type, CNAME chains, NXDOMAIN versus
+# NODATA, SERVFAIL, TIMEOUT, TC -> TCP, TTL expiry, negative caching, the
+# cache's memory bound, and one wire query shared by concurrent lookups.
+
+import os
+import re
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
+import testlib  # noqa: E402
+
+tap = testlib.Tap()
+DNSQ = testlib.binary('tools/dnsq')
+
+LONG = 'v=spf1 ' + ' '.join('ip4:192.0.2.%d' % i for i in range(60)) + ' -all'
+
+ZONE = {
+    'example.com': [
+        {'TXT': 'v=spf1 -all'},
+        {'TXT': ['part one ', 'part two']},
+        {'A': '192.0.2.1'},
+        {'A': '192.0.2.2'},
+        {'MX': [10, 'mx1.example.com']},
+        {'MX': [20, 'MX2.Example.com']},
+        {'TTL': 60},
+        {'AAAA': '2001:db8::1'},
+    ],
+    'long.example.com': [{'TXT': LONG}],
+    'alias.example.com': [{'CNAME': 'chain.example.com'}],
+    'chain.example.com': [{'TTL': 30}, {'CNAME': 'example.com'}],
+    'loop.example.com': [{'CNAME': 'loop2.example.com'}],
+    'loop2.example.com': [{'CNAME': 'loop.example.com'}],
+    'dangling.example.com': [{'CNAME': 'nowhere.example.com'}],
+    '1.2.0.192.in-addr.arpa': [{'PTR': 'Mail.Example.com'}],
+    'timeout.example.com': ['TIMEOUT'],
+    'servfail.example.com': ['SERVFAIL'],
+    'tc.example.com': ['TRUNCATE', {'TXT': 'came over tcp'}],
+    'short.example.com': [{'TTL': 1}, {'TXT': 'one second'}],
+    'ttl0.example.com': [{'TTL': 0}, {'TXT': 'never cached'}],
+    'sixty.example.com': [{'TTL': 60}, {'TXT': 'sixty seconds'}],
+    'shared.example.com': [{'TXT': 'asked by two'}],
+    'cancel.example.com': [{'TXT': 'one cancelled'}],
+}
+for i in range(100):
+    ZONE['n%d.example.com' % i] = [{'TXT': 'record number %d of the memory test' % i}]
+
+
+bad_runs = []
+
+
+def dnsq(dns, *args, timeout=30, opts=()):
+    argv = [DNSQ, '-s', dns.server, '-t', '1000', '-r', '1'] + list(opts) + list(args)
+    t0 = time.monotonic()
+    r = testlib.run(argv, timeout=timeout)
+    r.elapsed = time.monotonic() - t0
+    if r.returncode != 0 or r.stderr:
+        bad_runs.append('%s\nrc=%s\n%s' % (' '.join(argv), r.returncode, r.stderr))
+    r.answers = {}
+    r.records = {}
+    r.stats = {}
+    for line in (r.stdout or '').splitlines():
+        m = re.match(r'#(\d+) (\S+) (\S+) (status=.*)$', line)
+        if m:
+            r.answers[int(m.group(1))] = dict(kv.split('=', 1) for kv in m.group(4).split(' '))
+            r.records[int(m.group(1))] = []
+            continue
+        m = re.match(r'#(\d+)   (.*)$', line)
+        if m:
+            r.records[int(m.group(1))].append(m.group(2))
+            continue
+        if line.startswith('stats '):
+            r.stats = {k: int(v) for k, v in (kv.split('=') for kv in line.split()[1:])}
+    return r
+
+
+def queries(dns, name, qtype):
+    return [l for l in dns.queries() if l.split()[1:3] == [name, qtype]]
+
+
+def check(r, idx, name, **want):
+    a = r.answers.get(idx)
+    if a is None:
+        return tap.ok(False, name, 'no answer #%d\nstdout: %s\nstderr: %s' % (idx, r.stdout, r.stderr))
+    got = {k: a.get(k) for k in want}
+    return tap.is_(got, {k: str(v) for k, v in want.items()}, name)
+
+
+with testlib.Dnsd(zone=ZONE) as dns:
+    # --- record types -------------------------------------------------
+    r = dnsq(dns, 'A:example.com', 'AAAA:example.com', 'TXT:example.com', 'MX:example.com',
+             'PTR:1.2.0.192.in-addr.arpa', 'TXT:long.example.com')
+    tap.is_(r.returncode, 0, 'dnsq exits 0', r.stderr)
+    check(r, 0, 'A: OK with the zone TTL', status='OK', ttl=3600, cache='no', n=2)
+    tap.is_(r.records[0], ['A 192.0.2.1 ttl=3600', 'A 192.0.2.2 ttl=3600'], 'A: both addresses')
+    check(r, 1, 'AAAA: OK, TTL 60', status='OK', ttl=60, n=1)
+    tap.is_(r.records[1], ['AAAA 2001:db8::1 ttl=60'], 'AAAA: the address')
+    tap.is_(r.records[2], ['TXT strings=1 first=11 len=11 "v=spf1 -all" ttl=3600',
+                           'TXT strings=2 first=9 len=17 "part one part two" ttl=3600'],
+            'TXT: two records, several strings joined without separator')
+    tap.is_(r.records[3], ['MX 10 mx1.example.com ttl=3600', 'MX 20 MX2.Example.com ttl=3600'],
+            'MX: preference and exchange, case kept')
+    tap.is_(r.records[4], ['PTR Mail.Example.com ttl=3600'], 'PTR: the name')
+    tap.is_(r.records[5], ['TXT strings=%d first=255 len=%d "%s" ttl=3600'
+                           % ((len(LONG) + 254) // 255, len(LONG), LONG)],
+            'TXT over 255 bytes (and over 512 in all): several strings, joined back')
+
+    # --- CNAME chains -------------------------------------------------
+    r = dnsq(dns, 'A:alias.example.com', 'TXT:alias.example.com', 'CNAME:alias.example.com',
+             'A:loop.example.com', 'A:dangling.example.com')
+    check(r, 0, 'CNAME chain: A of the final target', status='OK', canon='example.com', n=2,
+          ttl=30)
+    tap.is_(r.records[1][0], 'TXT strings=1 first=11 len=11 "v=spf1 -all" ttl=3600',
+            'CNAME chain: TXT of the final target')
+    tap.is_(r.records[2], ['CNAME chain.example.com ttl=3600'], 'asking CNAME: the link itself')
+    check(r, 3, 'CNAME loop: SERVFAIL', status='SERVFAIL', n=0)
+    check(r, 4, 'CNAME to a missing name: NXDOMAIN', status='NXDOMAIN',
+          canon='nowhere.example.com')
+
+    # --- NXDOMAIN, NODATA, SERVFAIL, TIMEOUT, TC ----------------------
+    r = dnsq(dns, 'A:nx.example.com', 'MX:long.example.com', 'A:servfail.example.com',
+             'TXT:tc.example.com')
+    check(r, 0, 'missing name: NXDOMAIN, TTL from the SOA', status='NXDOMAIN', ttl=300, n=0)
+    check(r, 1, 'name without that type: NODATA', status='NODATA', ttl=300, n=0)
+    check(r, 2, 'SERVFAIL rcode: SERVFAIL', status='SERVFAIL', ttl=0)
+    check(r, 3, 'truncated UDP answer: retried over TCP', status='OK', n=1)
+    tap.is_(r.records[3], ['TXT strings=1 first=13 len=13 "came over tcp" ttl=3600'],
+            'TC -> TCP: the record')
+    tc = [l.split()[0] for l in dns.queries() if ' tc.example.com TXT ' in l]
+    tap.is_(tc, ['udp', 'tcp'], 'TC -> TCP: one UDP query, then one TCP query', dns.queries())
+
+    r = dnsq(dns, 'A:timeout.example.com', 'A:example.com', opts=['-t', '300', '-r', '2'])
+    check(r, 0, 'no answer: TIMEOUT', status='TIMEOUT', ttl=0, n=0)
+    check(r, 1, 'a timeout does not hold up other lookups', status='OK')
+    tap.ok(r.elapsed < 5, 'TIMEOUT within bounds (%.2fs for 2 tries of 300 ms)' % r.elapsed)
+    tap.is_(len(queries(dns, 'timeout.example.com', 'A')), 2, 'TIMEOUT: tries=2 sends twice')
+
+    # --- names refused before any query -------------------------------
+    before = len(dns.queries())
+    r = dnsq(dns, 'A:a..example.com', 'A:' + 'x' * 64 + '.example.com',
+             'A:' + '.'.join(['abcdefg'] * 32), 'A:.', 'A:example.com.', 'A:example.com..')
+    for i, what in enumerate(['empty label', 'label over 63', 'name over 253', 'root only']):
+        check(r, i, 'bad name (%s): ERROR' % what, status='ERROR', ttl=0, n=0)
+    check(r, 4, 'one trailing dot is stripped', status='OK', canon='example.com')
+    check(r, 5, 'two trailing dots: ERROR', status='ERROR')
+    tap.is_(len(dns.queries()) - before, 1, 'bad names send no query')
+
+    # --- cache: TTL expiry ----------------------------------------------
+    r = dnsq(dns, 'TXT:short.example.com', '--sleep=1200', 'TXT:short.example.com',
+             '--sleep=0', 'TXT:short.example.com', opts=['-c', '100000'])
+    check(r, 0, 'TTL 1: first answer from the server', status='OK', ttl=1, cache='no')
+    check(r, 1, 'TTL 1: after 1.2 s from the server again', status='OK', cache='no')
+    check(r, 2, 'TTL 1: right after, from the cache', status='OK', cache='yes')
+    tap.is_(len(queries(dns, 'short.example.com', 'TXT')), 2, 'TTL 1: two queries reached the server')
+
+    r = dnsq(dns, 'TXT:sixty.example.com', '--sleep=1100', 'TXT:Sixty.Example.COM.',
+             opts=['-c', '100000'])
+    check(r, 1, 'cache hit: TTL reduced by age, name case-insensitive', status='OK', cache='yes',
+          ttl=59)
+    tap.is_(r.records.get(1), ['TXT strings=1 first=13 len=13 "sixty seconds" ttl=60'],
+            'cache hit: the same records')
+
+    r = dnsq(dns, 'TXT:ttl0.example.com', 'TXT:ttl0.example.com', opts=['-c', '100000'])
+    check(r, 1, 'TTL 0: not cached', status='OK', cache='no', ttl=0)
+
+    # --- cache: negative answers -------------------------------------------
+    n0 = len(queries(dns, 'neg.example.com', 'A'))
+    r = dnsq(dns, 'A:neg.example.com', 'MX:short.example.com', 'A:servfail.example.com',
+             '--sleep=1100', 'A:neg.example.com', 'MX:short.example.com', 'A:servfail.example.com',
+             opts=['-c', '100000'])
+    check(r, 3, 'NXDOMAIN cached, TTL reduced', status='NXDOMAIN', cache='yes', ttl=299)
+    check(r, 4, 'NODATA cached', status='NODATA', cache='yes')
+    check(r, 5, 'SERVFAIL not cached', status='SERVFAIL', cache='no')
+    tap.is_(len(queries(dns, 'neg.example.com', 'A')) - n0, 1, 'NXDOMAIN: one query for two lookups')
+
+    # --- cache: memory bound ---------------------------------------------
+    names = ['TXT:n%d.example.com' % i for i in range(100)]
+    bound = 3000
+    r = dnsq(dns, *(names + ['--sleep=0', 'TXT:n0.example.com', 'TXT:n99.example.com']),
+             opts=['-c', str(bound)])
+    tap.ok(all(r.answers.get(i, {}).get('status') == 'OK' for i in range(100)),
+           '100 names through a %d-byte cache: all answered' % bound)
+    tap.ok(0 < r.stats.get('maxbytes', 0) <= bound,
+           'cache bytes never above the bound (max seen %s)' % r.stats.get('maxbytes'), r.stdout)
+    tap.ok(0 < r.stats.get('entries', 0) < 100,
+           'entries evicted (%s of 100 kept)' % r.stats.get('entries'))
+    check(r, 100, 'oldest entry evicted', cache='no', status='OK')
+    check(r, 101, 'newest entry kept', cache='yes', status='OK')
+
+    # --- in-flight sharing ------------------------------------------------
+    r = dnsq(dns, 'TXT:shared.example.com', 'TXT:SHARED.example.com.', 'TXT:shared.example.com')
+    for i in range(3):
+        check(r, i, 'shared lookup %d answered from the wire' % i, status='OK', cache='no', n=1)
+    tap.is_(len(queries(dns, 'shared.example.com', 'TXT')), 1,
+            'three concurrent lookups of one name: one query received')
+    tap.is_(r.stats.get('shared'), 2, 'two lookups joined the first')
+
+    r = dnsq(dns, 'TXT:cancel.example.com', 'cancel:TXT:cancel.example.com')
+    check(r, 0, 'cancelling one waiter keeps the other', status='OK')
+    tap.ok(1 not in r.answers and '#1 cancelled' in r.stdout, 'the cancelled waiter gets no call')
+
+    r = dnsq(dns, 'TXT:example.com', 'TXT:example.com', 'TXT:example.com', 'A:example.com',
+             opts=['-x'])
+    got = sorted(r.answers)
+    tap.ok(len(got) == 1 and r.stdout.count('cancelled') == 3 and r.returncode == 0,
+           'a callback cancelling the other waiters of its own flight', r.stdout + r.stderr)
+
+tap.is_(bad_runs, [], 'every dnsq run exited 0 with nothing on stderr (sanitizers included)')
+
+# --- servers: list, IPv6 literal, bad syntax ------------------------------
+with testlib.Dnsd(zone=ZONE, delay_ms=0) as dns:
+    # A dead server first: c-ares moves on to the next one.
+    r = testlib.run([DNSQ, '-s', '127.0.0.1:9', '-s', dns.server, '-t', '300', '-r', '2',
+                     'A:example.com'])
+    tap.ok('status=OK' in r.stdout, 'second server answers when the first is dead', r.stdout + r.stderr)
+
+r = testlib.run([DNSQ, '-s', 'dns.example.com', 'A:example.com'])
+tap.ok(r.returncode != 0 and 'want an IP address' in r.stderr, 'host name as server: clear error',
+       r.stderr)
+r = testlib.run([DNSQ, '-s', '127.0.0.1:99999', 'A:example.com'])
+tap.ok(r.returncode != 0 and 'DNS server' in r.stderr, 'bad port: clear error', r.stderr)
+
+try:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind(('::1', 0))
+    s.close()
+    have_v6 = True
+except OSError:
+    have_v6 = False
+if have_v6:
+    with testlib.Dnsd(zone=ZONE, addr='::1') as dns6:
+        r = testlib.run([DNSQ, '-s', '[::1]:%d' % dns6.port, '-t', '1000', '-r', '1',
+                         'TXT:example.com'])
+        tap.ok('#0 TXT example.com status=OK' in r.stdout, '[v6]:port server', r.stdout + r.stderr)
+else:
+    tap.diag('no IPv6 loopback here: [v6]:port checked for syntax only')
+    r = testlib.run([DNSQ, '-s', '[::1]:53', '-t', '100', '-r', '1', 'A:example.com'])
+    tap.ok('status=' in r.stdout, '[v6]:port accepted', r.stdout + r.stderr)
+
+tap.done()

@@ -1,0 +1,377 @@
+# policylib.py - shared pieces of t/policy.t and t/policy-compat.t: the
+# test zone, the table of cases (config lines, requests, the exact reply
+# lines expected), and running a policy server in spawn mode (requests on
+# stdin, replies on stdout) the way Postfix's spawn(8) runs it.
+#
+# Every expected reply below was checked against the Python policyd-spf
+# (t/policy-compat.t runs it on the same cases); where ours differs on
+# purpose the case carries `python=` with the Python reply and `why=`
+# naming the DIFFERENCES entry of policyd-spf.conf(5).
+
+import os
+import subprocess
+import tempfile
+
+# Client addresses: 192.0.2.10 is authorised by the pass.* records,
+# 198.51.100.7 by nothing.
+GOOD = '192.0.2.10'
+BAD = '198.51.100.7'
+
+ZONE = {
+    'pass.example.com': [{'TXT': 'v=spf1 ip4:192.0.2.10 -all'}],
+    'mail.pass.example.com': [{'TXT': 'v=spf1 ip4:192.0.2.10 -all'}, {'A': '192.0.2.10'}],
+    'fail.example.com': [{'TXT': 'v=spf1 -all'}],
+    'softfail.example.com': [{'TXT': 'v=spf1 ~all'}],
+    'mail.softfail.example.com': [{'TXT': 'v=spf1 ~all'}],
+    'neutral.example.com': [{'TXT': 'v=spf1 ?all'}],
+    'none.example.com': [{'A': '192.0.2.99'}],
+    'txtonly.example.com': [{'TXT': 'hello world'}],
+    'permerror.example.com': [{'TXT': 'v=spf1 moo'}],
+    'temperror.example.com': ['TIMEOUT'],
+    'exp.example.com': [{'TXT': 'v=spf1 -all exp=explain.exp.example.com'}],
+    'explain.exp.example.com': [{'TXT': '%{i} is not one of %{d}\'s designated mail servers.'}],
+    'nomail.example.com': [{'TXT': 'v=spf1 -all'}],
+    'notnomail.example.com': [{'TXT': 'v=spf1 ip4:203.0.113.1 -all'}],
+    'badhelo.example.com': [{'TXT': 'v=spf1 -all'}],
+    'softhelo.example.com': [{'TXT': 'v=spf1 ~all'}],
+    'permhelo.example.com': [{'TXT': 'v=spf1 moo'}],
+    'temphelo.example.com': ['TIMEOUT'],
+    'passhelo.example.com': [{'TXT': 'v=spf1 ip4:192.0.2.10 -all'}],
+    'relay.example.org': [{'A': '192.0.2.10'}, {'AAAA': '2001:db8::10'}],
+    'other.example.org': [{'A': '192.0.2.99'}],
+    '10.2.0.192.in-addr.arpa': [{'PTR': 'host.relay.example.org'}],
+    '7.100.51.198.in-addr.arpa': [{'PTR': 'host.evilexample.org'}],
+    'trusted.example.net': [{'TXT': 'v=spf1 ip4:192.0.2.10 -all'}],
+    'forwarder.example': [{'TXT': 'v=spf1 ip4:192.0.2.10 -all'}],
+    'mail.forwarder.example': [{'TXT': 'v=spf1 ip4:192.0.2.10 -all'}],
+}
+
+RS = 'Received-SPF: '
+
+
+def req(**kw):
+    """A request: the usual Postfix attributes, overridable; a value of
+    None leaves the attribute out."""
+    base = {'request': 'smtpd_access_policy', 'protocol_state': 'RCPT', 'protocol_name': 'ESMTP',
+            'client_address': BAD, 'client_name': 'unknown', 'helo_name': 'unknown.example.net',
+            'sender': 'alice@fail.example.com', 'recipient': 'bob@example.net',
+            'queue_id': '', 'instance': None, 'size': '0'}
+    base.update(kw)
+    return base
+
+
+def encode(requests):
+    out = []
+    for r in requests:
+        if isinstance(r, (bytes, str)):
+            out.append(r if isinstance(r, bytes) else r.encode())
+            continue
+        for k, v in r.items():
+            if v is not None:
+                out.append(('%s=%s\n' % (k, v)).encode())
+        out.append(b'\n')
+    return b''.join(out)
+
+
+def replies(raw):
+    """action=... lines from a spawn-mode stdout."""
+    text = raw.decode('utf-8', 'surrogateescape')
+    return [blk for blk in text.split('\n\n') if blk]
+
+
+def run_spawn(argv, conf_text, requests, timeout=60, env=None):
+    d = tempfile.mkdtemp(prefix='pspf-pol.')
+    path = os.path.join(d, 'policyd-spf.conf')
+    with open(path, 'w') as f:
+        f.write(conf_text)
+    try:
+        p = subprocess.run(list(argv) + [path], input=encode(requests), capture_output=True,
+                           timeout=timeout, env=env)
+        return p.returncode, replies(p.stdout), p.stderr.decode('utf-8', 'replace')
+    except subprocess.TimeoutExpired as e:
+        return None, replies(e.stdout or b''), 'timed out'
+    finally:
+        os.unlink(path)
+        os.rmdir(d)
+
+
+def detail(ident, ip, helo, env, rcv='example.net'):
+    return 'identity=%s; client-ip=%s; helo=%s; envelope-from=%s; receiver=%s ' % (ident, ip, helo, env, rcv)
+
+
+def url(scope, ident, ip=BAD, rcv='example.net'):
+    return 'http://www.openspf.net/Why?s=%s;id=%s;ip=%s;r=%s' % (scope, ident, ip, rcv)
+
+
+def rej(reason, scope, ident, ip=BAD, code='550 5.7.23', rcv='example.net'):
+    return 'action=%s Message rejected due to: %s. Please see %s' % (code, reason, url(scope, ident, ip, rcv))
+
+
+def dfr(reason, scope, ident, ip=BAD, code='defer_if_permit 4.7.24'):
+    return 'action=%s Message deferred due to: %s. Please see %s' % (code, reason, url(scope, ident, ip))
+
+
+FAILR = 'SPF fail - not authorized'
+SOFTR = 'domain owner discourages use of this host'
+NEUTR = 'access neither permitted nor denied'
+PASSR = 'sender SPF authorized'
+PERMR = 'SPF Permanent Error: Unknown mechanism found: moo'
+TEMPR = 'SPF Temporary Error: DNS Timeout'
+
+BASE = 'debugLevel = 1\nLookup_Time = 2\nWhitelist_Lookup_Time = 2\n'
+
+
+def C(name, conf, requests, want, python=None, why=None, timeout=60):
+    return {'name': name, 'conf': BASE + conf, 'requests': requests, 'want': want,
+            'python': python, 'why': why, 'timeout': timeout}
+
+
+def mf(res, sender, helo='unknown.example.net', ip=BAD, rcv='example.net'):
+    return 'action=prepend ' + RS + '%s (mailfrom) ' % res + detail('mailfrom', ip, helo, sender, rcv)
+
+
+def hh(res, reason, helo, sender, ip=BAD):
+    return 'action=prepend ' + RS + '%s (%s) ' % (res, reason) + detail('helo', ip, helo, sender)
+
+
+def cases():
+    out = []
+    # --- MAIL FROM matrix (HELO None: unknown.example.net has no record) ---
+    mails = [('Pass', 'alice@pass.example.com', GOOD), ('Fail', 'alice@fail.example.com', BAD),
+             ('Softfail', 'alice@softfail.example.com', BAD), ('Neutral', 'alice@neutral.example.com', BAD),
+             ('None', 'alice@none.example.com', BAD), ('Permerror', 'alice@permerror.example.com', BAD),
+             ('Temperror', 'alice@temperror.example.com', BAD)]
+    reasons = {'Fail': FAILR, 'Softfail': SOFTR, 'Neutral': NEUTR, 'Permerror': PERMR, 'Temperror': TEMPR}
+    matrix = {
+        # policy: results rejected, with (pe, te) off / on
+        'Fail': ({'Fail'}, {'Fail', 'Permerror'}, {'Temperror'}),
+        'Softfail': ({'Fail', 'Softfail'}, {'Fail', 'Softfail', 'Permerror'}, {'Temperror'}),
+        'SPF_Not_Pass': ({'Fail', 'Softfail', 'Neutral'}, {'Fail', 'Softfail', 'Neutral', 'Permerror'}, {'Temperror'}),
+        'False': (set(), set(), set()),
+        'fail': (set(), {'Permerror'}, {'Temperror'}),
+    }
+    for pol, (rj_off, rj_on, df_on) in matrix.items():
+        for on in (False, True):
+            conf = 'HELO_reject = No_Check\nMail_From_reject = %s\n' % pol
+            if on:
+                conf += 'PermError_reject = True\nTempError_Defer = True\n'
+            rq, want = [], []
+            for res, sender, ip in mails:
+                rq.append(req(client_address=ip, sender=sender))
+                if res in (rj_on if on else rj_off):
+                    want.append(rej(reasons[res], 'mfrom', sender, ip,
+                                    code='550 5.7.24' if res == 'Permerror' else '550 5.7.23'))
+                elif on and res in df_on:
+                    want.append(dfr(reasons[res], 'mfrom', sender, ip))
+                else:
+                    want.append(mf(res, sender, ip=ip))
+            out.append(C('Mail_From_reject = %s, PermError/TempError %s' % (pol, 'on' if on else 'off'),
+                         conf, rq, want, timeout=120))
+
+    # --- HELO matrix, null sender (only HELO is checked) ---
+    helos = [('Pass', 'passhelo.example.com', GOOD), ('Fail', 'badhelo.example.com', BAD),
+             ('Softfail', 'softhelo.example.com', BAD), ('None', 'nohelo.example.com', BAD),
+             ('Permerror', 'permhelo.example.com', BAD), ('Temperror', 'temphelo.example.com', BAD)]
+    hreasons = dict(reasons, Pass=PASSR, **{'None': 'no SPF record'})
+    for pol, rj in (('Fail', {'Fail', 'Permerror'}), ('Softfail', {'Fail', 'Softfail', 'Permerror'}),
+                    ('SPF_Not_Pass', {'Fail', 'Softfail', 'Permerror'}), ('Null', {'Fail', 'Permerror'}),
+                    ('False', set())):
+        conf = 'HELO_reject = %s\nPermError_reject = True\nTempError_Defer = True\n' % pol
+        rq, want = [], []
+        for res, helo, ip in helos:
+            rq.append(req(client_address=ip, helo_name=helo, sender=''))
+            if res in rj:
+                want.append(rej(hreasons[res], 'helo', helo, ip,
+                                code='550 5.7.24' if res == 'Permerror' else '550 5.7.23'))
+            elif res == 'Temperror' and pol != 'False':
+                want.append(dfr(TEMPR, 'helo', helo, ip))
+            else:
+                want.append(hh(res, hreasons[res], helo, '<>', ip))
+        out.append(C('HELO_reject = %s, null sender' % pol, conf, rq, want, timeout=120))
+
+    # HELO Null with a sender: no HELO decision
+    out.append(C('HELO_reject = Null with a sender', 'HELO_reject = Null\nPermError_reject = True\n',
+                 [req(helo_name='badhelo.example.com', sender='alice@none.example.com'),
+                  req(helo_name='permhelo.example.com', sender='alice@pass.example.com', client_address=GOOD)],
+                 [hh('Fail', FAILR, 'badhelo.example.com', 'alice@none.example.com'),
+                  mf('Pass', 'alice@pass.example.com', 'permhelo.example.com', GOOD)]))
+    # HELO reject wins over MAIL FROM pass; HELO reject with MAIL FROM reject
+    out.append(C('HELO fail wins over MAIL FROM pass', '',
+                 [req(client_address=BAD, helo_name='badhelo.example.com', sender='alice@softfail.example.com'),
+                  req(client_address=GOOD, helo_name='badhelo.example.com', sender='alice@pass.example.com')],
+                 [rej(FAILR, 'helo', 'badhelo.example.com'),
+                  rej(FAILR, 'helo', 'badhelo.example.com', GOOD)]))
+    out.append(C('MAIL FROM None keeps the HELO header', '',
+                 [req(helo_name='softhelo.example.com', sender='alice@none.example.com'),
+                  req(client_address=GOOD, helo_name='mail.pass.example.com', sender='alice@none.example.com'),
+                  req(sender='alice@none.example.com')],
+                 [hh('Softfail', SOFTR, 'softhelo.example.com', 'alice@none.example.com'),
+                  hh('Pass', PASSR, 'mail.pass.example.com', 'alice@none.example.com', GOOD),
+                  mf('None', 'alice@none.example.com')]))
+    out.append(C('empty helo_name uses the sender domain', '',
+                 [req(client_address=GOOD, helo_name='', sender='alice@pass.example.com')],
+                 [mf('Pass', 'alice@pass.example.com', 'pass.example.com', GOOD)]))
+    out.append(C('sender without @', '', [req(sender='foo')], [mf('None', 'foo')]))
+    out.append(C('both No_Check', 'HELO_reject = No_Check\nMail_From_reject = No_Check\n',
+                 [req()], ['action=dunno']))
+    out.append(C('exp= explanation', '', [req(sender='alice@exp.example.com')],
+                 [rej("198.51.100.7 is not one of exp.example.com's designated mail servers.", 'mfrom',
+                      'alice@exp.example.com')]))
+    out.append(C('upper-case sender is lower-cased', '',
+                 [req(client_address=GOOD, sender='Alice@PASS.Example.COM', helo_name='Mail.Pass.Example.com')],
+                 [mf('Pass', 'alice@pass.example.com', 'mail.pass.example.com', GOOD)]))
+
+    # --- bypasses ---
+    xc = 'action=prepend X-Comment: %sclient-ip=%s; helo=%s; envelope-from=%s; receiver=%s '
+    out.append(C('skip_addresses default (127.0.0.1, ::1, mapped)', '',
+                 [req(client_address='127.0.0.1', helo_name='localhost'), req(client_address='::1'),
+                  req(client_address='::ffff:127.0.0.1')],
+                 [xc % ('SPF check N/A for local connections - ', '127.0.0.1', 'localhost', 'alice@fail.example.com', 'example.net'),
+                  xc % ('SPF check N/A for local connections - ', '::1', 'unknown.example.net', 'alice@fail.example.com', 'example.net'),
+                  xc % ('SPF check N/A for local connections - ', '::ffff:127.0.0.1', 'unknown.example.net', 'alice@fail.example.com', 'example.net')]))
+    out.append(C('Whitelist with netmask and a network', 'Whitelist = 10.0.0.0/255.0.0.0,198.51.100.0/24\n',
+                 [req(client_address='10.1.2.3'), req()],
+                 [xc % ('SPF skipped for whitelisted relay - ', '10.1.2.3', 'unknown.example.net', 'alice@fail.example.com', 'example.net'),
+                  xc % ('SPF skipped for whitelisted relay - ', BAD, 'unknown.example.net', 'alice@fail.example.com', 'example.net')]))
+    out.append(C('Whitelist host bits set: rest ignored', 'Whitelist = 192.168.1.1/24,198.51.100.0/24\n',
+                 [req()], [rej(FAILR, 'mfrom', 'alice@fail.example.com')]))
+    out.append(C('Domain_Whitelist', 'Domain_Whitelist = nothing.example, trusted.example.net,trusted.example.net\n',
+                 [req(client_address=GOOD), req()],
+                 [xc % ('SPF skipped for whitelisted relay domain - ', GOOD, 'unknown.example.net', 'alice@fail.example.com', 'example.net'),
+                  rej(FAILR, 'mfrom', 'alice@fail.example.com')]))
+    out.append(C('HELO_Whitelist', 'HELO_Whitelist = other.example.org,relay.example.org,Relay.example.org\n',
+                 [req(client_address=GOOD, helo_name='relay.example.org'),
+                  req(client_address=GOOD, helo_name='RELAY.example.org'),
+                  req(client_address=BAD, helo_name='relay.example.org'),
+                  req(client_address='2001:db8::10', helo_name='relay.example.org')],
+                 [xc % ('SPF skipped for whitelisted HELO domain - ', GOOD, 'relay.example.org', 'alice@fail.example.com', 'example.net'),
+                  xc % ('SPF skipped for whitelisted HELO domain - ', GOOD, 'relay.example.org', 'alice@fail.example.com', 'example.net'),
+                  rej(FAILR, 'mfrom', 'alice@fail.example.com'),
+                  xc % ('SPF skipped for whitelisted HELO domain - ', '2001:db8::10', 'relay.example.org', 'alice@fail.example.com', 'example.net')]))
+    out.append(C('Domain_Whitelist_PTR (plain suffix, first PTR)', 'Domain_Whitelist_PTR = example.org\n',
+                 [req(client_address=GOOD), req(client_address=BAD), req(client_address='203.0.113.9')],
+                 [xc % ('SPF skipped for PTR whitelisted relay domain - ', GOOD, 'unknown.example.net', 'alice@fail.example.com', 'example.net'),
+                  xc % ('SPF skipped for PTR whitelisted relay domain - ', BAD, 'unknown.example.net', 'alice@fail.example.com', 'example.net'),
+                  rej(FAILR, 'mfrom', 'alice@fail.example.com', '203.0.113.9')]))
+    out.append(C('bypass AR form', 'Header_Type = AR\nAuthserv_Id = MX.Example.NET\nWhitelist = 198.51.100.7\n',
+                 [req(sender='')],
+                 ['action=prepend Authentication-Results: mx.example.net; none (SPF skipped for whitelisted relay -  client-ip=198.51.100.7; helo=unknown.example.net; envelope-from=; receiver=example.net)']))
+    out.append(C('bypass header shows absent attributes as <UNKNOWN>', '',
+                 [{'client_address': '127.0.0.1'}],
+                 [xc % ('SPF check N/A for local connections - ', '127.0.0.1', '<UNKNOWN>', '<UNKNOWN>', 'none')]))
+
+    # --- receiver ---
+    out.append(C('Hide_Receiver', 'Hide_Receiver = no\n', [req(client_address=GOOD, sender='alice@pass.example.com')],
+                 [mf('Pass', 'alice@pass.example.com', ip=GOOD, rcv='<UNKNOWN>')]))
+    out.append(C('receiver forms', '', [req(client_address=GOOD, sender='alice@pass.example.com', recipient='postmaster'),
+                                       req(client_address=GOOD, sender='alice@pass.example.com', recipient=''),
+                                       req(client_address=GOOD, sender='alice@pass.example.com', recipient='a@b@c')],
+                 [mf('Pass', 'alice@pass.example.com', ip=GOOD, rcv='postmaster'),
+                  mf('Pass', 'alice@pass.example.com', ip=GOOD, rcv='none'),
+                  mf('Pass', 'alice@pass.example.com', ip=GOOD, rcv='b')]))
+
+    # --- options ---
+    out.append(C('TestOnly = 0: only prepends, rejects become dunno', 'TestOnly = 0\n',
+                 [req(), req(client_address=GOOD, sender='alice@pass.example.com')],
+                 ['action=dunno', mf('Pass', 'alice@pass.example.com', ip=GOOD)]))
+    out.append(C('SPF_Enhanced_Status_Codes = No', 'SPF_Enhanced_Status_Codes = No\nTempError_Defer = True\n',
+                 [req(), req(sender='alice@temperror.example.com')],
+                 [rej(FAILR, 'mfrom', 'alice@fail.example.com', code='550'),
+                  dfr(TEMPR, 'mfrom', 'alice@temperror.example.com', code='defer_if_permit')]))
+    out.append(C('Reject_Not_Pass_Domains (reversed matching)', 'Reject_Not_Pass_Domains = mail.softfail.example.com,example.com\n',
+                 [req(sender='alice@softfail.example.com'), req(sender='alice@neutral.example.com'),
+                  req(client_address=GOOD, sender='alice@pass.example.com')],
+                 [rej('Receiver policy for SPF Softfail', 'mfrom', 'alice@softfail.example.com'),
+                  mf('Neutral', 'alice@neutral.example.com'),
+                  mf('Pass', 'alice@pass.example.com', ip=GOOD)]))
+    out.append(C('No_Mail', 'No_Mail = True\n',
+                 [req(sender='alice@nomail.example.com'), req(sender='alice@notnomail.example.com')],
+                 [rej(FAILR, 'mfrom', 'alice@nomail.example.com'), mf('Fail', 'alice@notnomail.example.com')]))
+    out.append(C('Mail_From_pass_restriction', 'Mail_From_pass_restriction = spf_pass_class\n',
+                 [req(client_address=GOOD, sender='alice@pass.example.com'), req()],
+                 ['action=spf_pass_class', rej(FAILR, 'mfrom', 'alice@fail.example.com')]))
+    out.append(C('HELO_pass_restriction wins over MAIL FROM fail', 'HELO_pass_restriction = spf_fin, passed_spf\n',
+                 [req(client_address=GOOD, helo_name='passhelo.example.com', sender='alice@fail.example.com')],
+                 ['action=spf_fin, passed_spf']))
+    out.append(C('HELO_pass_restriction alone, both pass', 'HELO_pass_restriction = helo_class\n',
+                 [req(client_address=GOOD, helo_name='passhelo.example.com', sender='alice@pass.example.com')],
+                 ['action=helo_class'], python=['action=None'],
+                 why='Python answers action=None (Postfix 451)'))
+    out.append(C('Prospective', 'Prospective = 192.0.2.10\n',
+                 [req(sender='alice@pass.example.com'), req(sender='alice@fail.example.com')],
+                 ['action=dunno', rej(FAILR, 'mfrom', 'alice@fail.example.com', GOOD)]))
+    out.append(C('Header_Type = None', 'Header_Type = None\n', [req(client_address=GOOD, sender='alice@pass.example.com')],
+                 ['action=dunno']))
+    out.append(C('Header_Type = AR, Authserv_Id', 'Header_Type = AR\nAuthserv_Id = MX.Example.NET\n',
+                 [req(client_address=GOOD, sender='alice@pass.example.com'),
+                  req(client_address=BAD, helo_name='[198.51.100.7]', sender='')],
+                 ['action=prepend Authentication-Results: mx.example.net; spf=pass (sender SPF authorized) smtp.mailfrom=pass.example.com (client-ip=192.0.2.10; helo=unknown.example.net; envelope-from=alice@pass.example.com; receiver=example.net)',
+                  'action=prepend Authentication-Results: mx.example.net; spf=none (no SPF record) smtp.helo="[198.51.100.7]" (client-ip=198.51.100.7; helo=[198.51.100.7]; envelope-from=<>; receiver=example.net)']))
+    out.append(C('Header_Type = ar is Received-SPF', 'Header_Type = ar\n',
+                 [req(client_address=GOOD, sender='alice@pass.example.com')],
+                 [mf('Pass', 'alice@pass.example.com', ip=GOOD)]))
+    out.append(C('Reason_Message template', 'Reason_Message = SPF {rejectdefer}: {spf:.8} [{{see}} {url}]\n',
+                 [req()],
+                 ['action=550 5.7.23 SPF rejected: SPF fail [{see} %s]' % url('mfrom', 'alice@fail.example.com')]))
+    out.append(C('Void_Limit = 0: no record at all is Permerror', 'Void_Limit = 0\nHELO_reject = No_Check\n',
+                 [req(sender='alice@none.example.com'), req(sender='alice@txtonly.example.com')],
+                 [mf('Permerror', 'alice@none.example.com'), mf('None', 'alice@txtonly.example.com')]))
+    out.append(C('Lookup_Time negative: Temperror', 'Lookup_Time = -1\n', [req()],
+                 [mf('Temperror', 'alice@fail.example.com')], python=None))
+    out.append(C('defaultSeedOnly, unknown keys, our keys are harmless',
+                 'defaultSeedOnly = 1\nFrobnicate = 1\nQueueID = False\n', [req()],
+                 [rej(FAILR, 'mfrom', 'alice@fail.example.com')]))
+
+    # --- several recipients of one message (instance) ---
+    out.append(C('one header per instance', '',
+                 [req(client_address=GOOD, sender='alice@pass.example.com', instance='abc.1', recipient='a@x.example'),
+                  req(client_address=GOOD, sender='alice@pass.example.com', instance='abc.1', recipient='b@y.example'),
+                  req(client_address=GOOD, sender='alice@pass.example.com', instance='abc.2')],
+                 [mf('Pass', 'alice@pass.example.com', ip=GOOD, rcv='x.example'), 'action=dunno',
+                  mf('Pass', 'alice@pass.example.com', ip=GOOD)]))
+    out.append(C('replayed rejects (PermError 5.7.24 then 5.7.23, first r=)', 'PermError_reject = True\n',
+                 [req(sender='alice@permerror.example.com', instance='p.1', recipient='a@x.example'),
+                  req(sender='alice@permerror.example.com', instance='p.1', recipient='b@y.example')],
+                 [rej(PERMR, 'mfrom', 'alice@permerror.example.com', code='550 5.7.24', rcv='x.example'),
+                  rej(PERMR, 'mfrom', 'alice@permerror.example.com', code='550 5.7.23', rcv='x.example')]))
+    out.append(C('no instance: every recipient prepends', '',
+                 [req(client_address=GOOD, sender='alice@pass.example.com'),
+                  req(client_address=GOOD, sender='alice@pass.example.com')],
+                 [mf('Pass', 'alice@pass.example.com', ip=GOOD)] * 2))
+
+    # --- odd requests ---
+    out.append(C('no client_address', '', [req(client_address=None)], ['action=dunno']))
+    out.append(C('no sender and no helo', '', [req(sender='', helo_name='')], ['action=dunno']))
+    out.append(C('stray empty line gives dunno', '', [b'\n'], ['action=dunno']))
+    out.append(C('IPv6 client printed as received', '',
+                 [req(client_address='2001:DB8:0:0::10', sender='alice@none.example.com')],
+                 [mf('None', 'alice@none.example.com', ip='2001:db8:0:0::10')]))
+    out.append(C('SRS sender escaped', '',
+                 [req(client_address=GOOD, sender='SRS0=HHH=TT=a-very-long-original-domain.example=al@forwarder.example')],
+                 ['action=prepend ' + RS + 'Pass (mailfrom) ' + detail(
+                     'mailfrom', GOOD, 'unknown.example.net',
+                     '"srs0\\=hhh\\=tt\\=a-very-long-original-domain.example\\=al@forwarder.example"')],
+                 python=[mf('Pass', 'srs0=hhh=tt=a-very-long-original-domain.example=al@forwarder.example', ip=GOOD)],
+                 why='Envelope_From_Escape = Yes (OpenDMARC)'))
+    out.append(C('SRS sender, Envelope_From_Escape = No', 'Envelope_From_Escape = No\n',
+                 [req(client_address=GOOD, sender='bounces+1-user=example.org@mail.forwarder.example')],
+                 [mf('Pass', 'bounces+1-user=example.org@mail.forwarder.example', ip=GOOD)]))
+    # crash cases of the Python server (§9.1): safe outcomes here
+    out.append(C('client_address unknown', '', [req(client_address='unknown')], ['action=dunno'],
+                 python=[], why='Python crashes'))
+    out.append(C('empty skip_addresses', 'skip_addresses =\n', [req()],
+                 [rej(FAILR, 'mfrom', 'alice@fail.example.com')], python=[], why='Python crashes'))
+    out.append(C('absent sender attribute is the null sender', '', [req(sender=None, helo_name='badhelo.example.com')],
+                 [rej(FAILR, 'helo', 'badhelo.example.com')]))
+    out.append(C('Reason_Message with an unknown field', 'Reason_Message = {nope} {spf}\n', [req()],
+                 [rej(FAILR, 'mfrom', 'alice@fail.example.com')], python=[], why='Python crashes'))
+    out.append(C('Header_Type SPF,AR', 'Header_Type = SPF,AR\nAuthserv_Id = mx\n',
+                 [req(client_address=GOOD, sender='alice@pass.example.com')],
+                 ['action=prepend Authentication-Results: mx; spf=pass (sender SPF authorized) smtp.mailfrom=pass.example.com (client-ip=192.0.2.10; helo=unknown.example.net; envelope-from=alice@pass.example.com; receiver=example.net)'],
+                 python=[], why='Python crashes'))
+    out.append(C('CR inside a value cannot break the header', '',
+                 [b'client_address=192.0.2.10\nhelo_name=a\rb.example\nsender=alice@pass.example.com\n\n'],
+                 [mf('Pass', 'alice@pass.example.com', 'a?b.example', GOOD, rcv='none')],
+                 python=['action=prepend ' + RS + 'Pass (mailfrom) ' + detail('mailfrom', GOOD, 'a\rb.example', 'alice@pass.example.com', 'none')],
+                 why='control bytes replaced'))
+    return out

@@ -1,0 +1,44 @@
+#!/usr/bin/python3
+# The policy protocol over TCP (IPv4 and IPv6): framing, pipelining, bounds,
+# concurrency, clients that never read or go silent, the connection cap.
+import os, sys, time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
+import testlib, proto
+
+tap = testlib.Tap()
+IDLE = 2
+srv = proto.Server('tcp', conf='Idle_Timeout = %d\n' % IDLE)
+proto.scenarios_one_connection(tap, srv.connect, 'tcp')
+proto.scenarios_daemon(tap, srv, 'tcp', IDLE)
+logs = srv.log_text()
+tap.ok('bad request: line too long' in logs, 'tcp: oversized line logged',
+       diag=logs[-1500:])
+tap.ok('request too large' in logs, 'tcp: oversized request logged')
+tap.ok('too many attributes' in logs, 'tcp: attribute count logged')
+tap.ok('ERROR: Could not match line "this line is garbage"' in logs,
+       'tcp: garbage line logged as the Python server logs it')
+srv.stop()
+
+srv6 = proto.Server('tcp6', conf='Idle_Timeout = %d\n' % IDLE)
+c = srv6.connect()
+c.send(proto.request(1))
+tap.is_(c.reply(), proto.reply(1), 'tcp6: request over [::1]')
+c.close()
+srv6.stop()
+
+# Max_Connections: the next connection waits until one closes
+cap = proto.Server('tcp', conf='Max_Connections = 3\n')
+held = [cap.connect() for _ in range(3)]
+for k, c in enumerate(held):
+    c.send(proto.request(k))
+    tap.is_(c.reply(), proto.reply(k), 'cap: connection %d of 3 served' % (k + 1))
+extra = cap.connect()           # completes in the kernel backlog
+extra.send(proto.request(9))
+tap.is_(extra.reply(timeout=1), None, 'cap: 4th connection not served while 3 are open')
+held[0].close()
+tap.is_(extra.reply(), proto.reply(9), 'cap: 4th connection served once one closed')
+tap.ok(cap.wait_log('Max_Connections') is not None, 'cap: pause logged')
+for c in held[1:] + [extra]:
+    c.close()
+cap.stop()
+tap.done()

@@ -1,0 +1,134 @@
+/*
+ * test_spf_macro - RFC 7208 7.4 examples and the syntax errors pyspf names.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "spf_macro.h"
+#include "tap.h"
+
+static struct spf_macro_vars v4 = {
+	.s = "strong-bad@email.example.com", .l = "strong-bad", .o = "email.example.com",
+	.d = "email.example.com", .i = "192.0.2.3", .p = "mx.example.org", .v = "in-addr",
+	.h = "mx.example.org", .c = "192.0.2.3", .r = "example.net", .t = "1700000000",
+};
+
+static char got[SPF_MACRO_MAX + 64];
+
+static const char *ex(const struct spf_macro_vars *v, const char *spec, int flags)
+{
+	char err[256];
+	char *out;
+	int r = spf_macro_expand(spec, strlen(spec), v, flags, &out, err, sizeof(err));
+	if (r == SPF_MACRO_NEED_P)
+		return "NEED_P";
+	if (r != SPF_MACRO_OK) {
+		snprintf(got, sizeof(got), "ERR %s", err);
+		return got;
+	}
+	snprintf(got, sizeof(got), "%s", out);
+	free(out);
+	return got;
+}
+
+int main(void)
+{
+	static const char *const rfc[][2] = {
+		{ "%{s}", "strong-bad@email.example.com" },
+		{ "%{o}", "email.example.com" },
+		{ "%{d}", "email.example.com" },
+		{ "%{d4}", "email.example.com" },
+		{ "%{d3}", "email.example.com" },
+		{ "%{d2}", "example.com" },
+		{ "%{d1}", "com" },
+		{ "%{dr}", "com.example.email" },
+		{ "%{d2r}", "example.email" },
+		{ "%{l}", "strong-bad" },
+		{ "%{l-}", "strong.bad" },
+		{ "%{lr}", "strong-bad" },
+		{ "%{lr-}", "bad.strong" },
+		{ "%{l1r-}", "strong" },
+		{ "%{ir}.%{v}._spf.%{d2}", "3.2.0.192.in-addr._spf.example.com" },
+		{ "%{lr-}.lp._spf.%{d2}", "bad.strong.lp._spf.example.com" },
+		{ "%{lr-}.lp.%{ir}.%{v}._spf.%{d2}", "bad.strong.lp.3.2.0.192.in-addr._spf.example.com" },
+		{ "%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}", "3.2.0.192.in-addr.strong.lp._spf.example.com" },
+		{ "%{d2}.trusted-domains.example.net", "example.com.trusted-domains.example.net" },
+		{ "%{p2}.trusted-domains.example.net.", "example.org.trusted-domains.example.net" },
+		{ "%{p}", "mx.example.org" },
+		{ "%{h}", "mx.example.org" },
+		{ "%{l2r+-}", "bad.strong" },
+		{ "%{d9}", "email.example.com" },
+		{ "%{S}", "strong-bad%40email.example.com" },
+		{ "%{L}", "strong-bad" },
+		{ "%{D2}", "example.com" },
+		{ "%%%_%-", "% %20" },
+		{ "-mx:%%%_/.Clara.de", "-mx:% /.Clara.de" },
+		{ "a.b.", "a.b" },
+	};
+	for (size_t k = 0; k < sizeof(rfc) / sizeof(rfc[0]); k++)
+		is_str(ex(&v4, rfc[k][0], 0), rfc[k][1], rfc[k][0]);
+
+	/* explain-strings: c r t allowed, trailing dot kept */
+	is_str(ex(&v4, "%{c} from %{r} at %{t}.", SPF_MACRO_EXP), "192.0.2.3 from example.net at 1700000000.",
+	       "exp: c r t");
+	is_str(ex(&v4, "http://example.com/why.html?l=%{L}", SPF_MACRO_EXP),
+	       "http://example.com/why.html?l=strong-bad", "exp: %{L}");
+	is_str(ex(&v4, "%{C}", SPF_MACRO_EXP), "192.0.2.3", "exp: %{C}");
+
+	/* IPv6: pyspf's upper-case nibbles */
+	struct spf_macro_vars v6 = v4;
+	v6.i = "2.0.0.1.0.D.B.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.C.B.0.1";
+	v6.v = "ip6";
+	v6.c = "2001:db8::cb01";
+	is_str(ex(&v6, "%{ir}.%{v}._spf.%{d2}", 0),
+	       "1.0.B.C.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.ip6._spf.example.com",
+	       "ipv6 %{ir}");
+	is_str(ex(&v6, "%{c}", SPF_MACRO_EXP), "2001:db8::cb01", "ipv6 %{c}");
+
+	/* %{p} not known yet */
+	struct spf_macro_vars np = v4;
+	np.p = NULL;
+	is_str(ex(&np, "%{p}.example.com", 0), "NEED_P", "%{p} needs the PTR lookup");
+	ok(spf_macro_uses_p("x.%{P}", 6), "uses_p upper");
+	ok(!spf_macro_uses_p("%%{p}", 5), "uses_p escaped");
+
+	/* errors, worded as pyspf */
+	is_str(ex(&v4, "%{c}.example.com", 0), "ERR c,r,t macros allowed in exp= text only: %{c}", "c outside exp");
+	is_str(ex(&v4, "%{x}.example.com", 0), "ERR Unknown Macro Encountered: %{x}", "unknown letter");
+	is_str(ex(&v4, "%{a}", 0), "ERR Unknown Macro Encountered: %{a}", "unknown letter a");
+	is_str(ex(&v4, "%(ir).%{v}.%{l1r-}.lp._spf.%{d2}", 0), "ERR invalid-macro-char : %(ir)", "invalid %");
+	is_str(ex(&v4, "foo.%", 0), "ERR invalid-macro-char : foo", "trailing %");
+	is_str(ex(&v4, "%{d", 0), "ERR invalid-macro-char : %{d", "unclosed");
+	is_str(ex(&v4, "%{d0}", 0), "ERR Unknown Macro Encountered: %{d0}", "zero digits");
+	is_str(ex(&v4, "%{dx}", 0), "ERR Unknown Macro Encountered: %{dx}", "bad transformer");
+	is_str(ex(&v4, "%{}", 0), "ERR Unknown Macro Encountered: %{}", "empty macro");
+
+	/* target names: truncated from the left to 253 */
+	char longspec[400];
+	memset(longspec, 0, sizeof(longspec));
+	for (int k = 0; k < 30; k++)
+		strcat(longspec, "abcdefghi.");
+	strcat(longspec, "example.com");
+	const char *t = ex(&v4, longspec, 0);
+	ok(strlen(t) <= 253 && strlen(t) > 240, "truncated to <= 253");
+	ok(t[0] == 'a' && strstr(t, "example.com") != NULL, "truncated at a label boundary");
+
+	/* domain-spec endings (pyspf's "use FQDN") */
+	ok(spf_macro_domain_end_ok("foo.example.com", 15), "fqdn ok");
+	ok(spf_macro_domain_end_ok("foo.example.com.", 16), "trailing dot ok");
+	ok(spf_macro_domain_end_ok("%{d}", 4), "macro end ok");
+	ok(spf_macro_domain_end_ok("example.xn--zckzah", 18), "dash toplabel ok");
+	ok(!spf_macro_domain_end_ok("abc.123", 7), "numeric toplabel");
+	ok(!spf_macro_domain_end_ok("example.-com", 12), "toplabel starting with dash");
+	ok(!spf_macro_domain_end_ok("com", 3), "only a toplabel");
+	ok(!spf_macro_domain_end_ok("com.", 4), "only a toplabel, trailing dot");
+	ok(!spf_macro_domain_end_ok("foo.example.com\0", 16), "NUL at the end");
+	ok(spf_macro_domain_end_ok("foo:bar/baz.example.com", 23), "colon and slash allowed");
+
+	ok(spf_name_queryable("a.example.com"), "queryable");
+	ok(!spf_name_queryable("a..example.com"), "empty label");
+	ok(!spf_name_queryable(""), "empty name");
+	ok(!spf_name_queryable("A123456789012345678901234567890123456789012345678901234567890123.example.com"),
+	   "64-octet label");
+	return tap_done();
+}
