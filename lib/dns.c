@@ -45,6 +45,7 @@ struct flight {
 	uint16_t type;
 	unsigned nwait, chases;
 	bool in_table, delivering;
+	bool no_edns;                /* the server choked on EDNS0 */
 	char key[DNSMSG_NAME_MAX + 1];      /* lower-cased, the table key */
 	char qname[DNSMSG_NAME_MAX + 1];    /* the name on the wire now */
 };
@@ -318,12 +319,41 @@ static void flight_free(struct flight *f)
 
 static int flight_send(struct flight *f);
 
+/* Answer every waiter of f, then free it.  Waiters' callbacks may start
+ * and cancel queries, including other waiters of f. */
+static void fan_out(struct dns_ctx *ctx, struct flight *f, const struct dnsmsg_result *r,
+		    uint32_t ttl)
+{
+	struct dns_query *q;
+
+	table_remove(ctx, f);
+	f->delivering = true;
+	while ((q = f->head)) {
+		waiter_unlink(f, q);
+		deliver(ctx, q, r, ttl, false);
+	}
+	free(f);
+}
+
+/* Out of memory: the waiters still get an answer. */
+static void fan_out_error(struct dns_ctx *ctx, struct flight *f)
+{
+	struct dnsmsg_result err = { .refs = 1, .status = DNS_S_ERROR, .canon = f->qname };
+
+	fan_out(ctx, f, &err, 0);
+}
+
+/* Send f again for the reason given; false if that failed. */
+static bool resend(struct flight *f)
+{
+	return flight_send(f) == 0;
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct flight *f = arg;
 	struct dns_ctx *ctx = f->ctx;
 	struct dnsmsg_result *r = NULL;
-	struct dns_query *q;
 
 	(void)timeouts;
 	ctx->st.in_flight--;
@@ -342,10 +372,16 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 		r = dnsmsg_result_status(map_ares(status), f->qname);
 	}
 	if (!r) {
-		/* Out of memory: still answer every waiter. */
-		static struct dnsmsg_result oom = { .refs = 1, .status = DNS_S_ERROR, .canon = "" };
-		r = &oom;
-		r->refs++;
+		fan_out_error(ctx, f);
+		return;
+	}
+	if (r->rcode == DNSMSG_RCODE_FORMERR && !f->no_edns && !abandoned) {
+		/* An old server that does not know EDNS0 (RFC 6891 7). */
+		f->no_edns = true;
+		dnsmsg_result_unref(r);
+		if (!resend(f))
+			fan_out_error(ctx, f);
+		return;
 	}
 	if (r->chase && !abandoned && f->chases < MAX_CHASE) {
 		/* An authoritative-only server gave the CNAME but not its target. */
@@ -354,32 +390,25 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 		f->chases++;
 		snprintf(f->qname, sizeof f->qname, "%s", r->canon);
 		dnsmsg_result_unref(r);
-		if (flight_send(f) == 0)
-			return;
-		r = dnsmsg_result_status(DNS_S_ERROR, f->qname);
-		if (!r)
-			return;
+		if (!resend(f))
+			fan_out_error(ctx, f);
+		return;
 	}
-	if (r->ttl > f->chain_ttl && r->status != DNS_S_SERVFAIL)
+	if (r->ttl > f->chain_ttl)
 		r->ttl = f->chain_ttl;
 
 	uint32_t ttl = cache_ttl(r);
-	table_remove(ctx, f);
 	if (ctx->cache && ttl > 0)
 		dnscache_put(ctx->cache, f->key, f->type, r, ttl, dns_now_ms());
-	f->delivering = true;
-	while ((q = f->head)) {
-		waiter_unlink(f, q);
-		deliver(ctx, q, r, ttl, false);
-	}
+	fan_out(ctx, f, r, ttl);
 	dnsmsg_result_unref(r);
-	free(f);
 }
 
 static int flight_send(struct flight *f)
 {
 	unsigned char buf[DNSMSG_QUERY_MAX];
-	int len = dnsmsg_build_query(buf, sizeof buf, f->qname, f->type, 0);
+	int len = dnsmsg_build_query(buf, sizeof buf, f->qname, f->type, 0,
+				     f->no_edns ? 0 : DNSMSG_EDNS_SIZE);
 	struct dns_ctx *ctx = f->ctx;   /* f may be gone when ares_send returns */
 
 	if (len < 0)
