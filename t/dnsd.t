@@ -228,6 +228,21 @@ with testlib.Dnsd(zone=ZONE, spf_to_txt=True) as d:
     r = query(d.port, 'odd.example.com', 'TXT')
     tap.is_(len(r.rr), 3, '--zone: TXT entries present, SPF not copied even with --spf-to-txt')
 
+# --scenario all: one process, a port per scenario, in file order.
+with testlib.Dnsd(suite=suite, scenario='all') as d:
+    import gzip
+    import yaml
+    with gzip.open(suite) as f:
+        nscen = len([x for x in yaml.load_all(f, Loader=getattr(yaml, 'CSafeLoader', yaml.SafeLoader)) if x])
+    tap.ok(len(d.ports) == nscen and len(set(d.ports)) == nscen,
+           'suite --scenario all: %d distinct ports for %d scenarios' % (len(d.ports), nscen))
+    r = query(d.ports[1], 'spfonly.example.net', 'SPF')
+    tap.is_(len(r.rr), 1, 'suite all: scenario 1 zone on the second port')
+    r = query(d.ports[0], 'spfonly.example.net', 'SPF', tcp=True)
+    tap.is_(rcode(r), 'NXDOMAIN', 'suite all: not in scenario 0 zone (TCP)')
+    tap.ok(any(l.startswith('s1 udp spfonly.example.net') for l in d.queries()),
+           'suite all: log lines tagged with the scenario')
+
 # Bad zone fails loudly; SIGTERM stops promptly; fixed port works for both.
 r = testlib.run([testlib.PYTHON, testlib.DNSD, '--port', '0', '--zone', '/nonexistent.yml'], timeout=10)
 tap.ok(r.returncode == 2 and 'dnsd:' in r.stderr, 'missing zone file: exit 2 with a message')
