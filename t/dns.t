@@ -265,6 +265,26 @@ while True:
         a.add_answer(RR('dangle.example', QTYPE.CNAME, rdata=CNAME('target.example'), ttl=50))
     elif name == 'target.example':
         a.add_answer(RR('target.example', QTYPE.TXT, rdata=TXT('chased'), ttl=500))
+    elif name.endswith('.bad'):
+        # Hostile answers: the right ID and question, then garbage.
+        import struct
+        raw = bytearray(q.reply().pack())
+        kind = name.split('.')[0]
+        if kind == 'ptrloop':      # one record whose owner points at itself
+            off = len(raw)
+            raw[6:8] = struct.pack('>H', 1)
+            raw += struct.pack('>H', 0xc000 | off) + struct.pack('>HHIH', 16, 1, 60, 2) + b'\x01x'
+        elif kind == 'huge':       # 65535 answers announced, one present
+            raw[6:8] = struct.pack('>H', 65535)
+            raw += b'\xc0\x0c' + struct.pack('>HHIH', 16, 1, 60, 2) + b'\x01x'
+        elif kind == 'cut':        # a record cut in the middle
+            raw[6:8] = struct.pack('>H', 1)
+            raw += b'\xc0\x0c' + struct.pack('>HHIH', 16, 1, 60, 200) + b'\x05abc'
+        elif kind == 'txtover':    # a string longer than its record
+            raw[6:8] = struct.pack('>H', 1)
+            raw += b'\xc0\x0c' + struct.pack('>HHIH', 16, 1, 60, 3) + b'\x09abcdefghi'
+        s.sendto(bytes(raw), peer)
+        continue
     else:
         a.header.rcode = RCODE.NXDOMAIN
     s.sendto(a.pack(), peer)
@@ -311,6 +331,10 @@ try:
           canon='target.example', ttl=50)
     tap.is_(r.records.get(1), ['TXT strings=1 first=6 len=6 "chased" ttl=500'],
             'chased record')
+    kinds = ['ptrloop', 'huge', 'cut', 'txtover']
+    r = dnsq(odd, *['TXT:%s.bad' % k for k in kinds], opts=['-c', '10000'])
+    for i, k in enumerate(kinds):
+        check(r, i, 'hostile answer (%s): SERVFAIL, not cached' % k, status='SERVFAIL', ttl=0)
 finally:
     odd.stop()
 
