@@ -159,8 +159,10 @@ with testlib.Dnsd(zone=ZONE) as dns:
 
     r = dnsq(dns, 'TXT:sixty.example.com', '--sleep=1100', 'TXT:Sixty.Example.COM.',
              opts=['-c', '100000'])
-    check(r, 1, 'cache hit: TTL reduced by age, name case-insensitive', status='OK', cache='yes',
-          ttl=59)
+    check(r, 1, 'cache hit, name case-insensitive', status='OK', cache='yes')
+    # 1.1 s of age takes one second off; a second more is allowed for a slow machine.
+    tap.ok(r.answers.get(1, {}).get('ttl') in ('59', '58'),
+           'cache hit: TTL reduced by the age (%s)' % r.answers.get(1, {}).get('ttl'))
     tap.is_(r.records.get(1), ['TXT strings=1 first=13 len=13 "sixty seconds" ttl=60'],
             'cache hit: the same records')
 
@@ -172,7 +174,9 @@ with testlib.Dnsd(zone=ZONE) as dns:
     r = dnsq(dns, 'A:neg.example.com', 'MX:short.example.com', 'A:servfail.example.com',
              '--sleep=1100', 'A:neg.example.com', 'MX:short.example.com', 'A:servfail.example.com',
              opts=['-c', '100000'])
-    check(r, 3, 'NXDOMAIN cached, TTL reduced', status='NXDOMAIN', cache='yes', ttl=299)
+    check(r, 3, 'NXDOMAIN cached', status='NXDOMAIN', cache='yes')
+    tap.ok(r.answers.get(3, {}).get('ttl') in ('299', '298'),
+           'NXDOMAIN: negative TTL reduced by the age (%s)' % r.answers.get(3, {}).get('ttl'))
     check(r, 4, 'NODATA cached', status='NODATA', cache='yes')
     check(r, 5, 'SERVFAIL not cached', status='SERVFAIL', cache='no')
     tap.is_(len(queries(dns, 'neg.example.com', 'A')) - n0, 1, 'NXDOMAIN: one query for two lookups')
