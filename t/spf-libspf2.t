@@ -29,7 +29,7 @@ import testlib   # noqa: E402
 import spfsuite  # noqa: E402
 
 KNOWN = os.path.join(HERE, 'spf2', 'known-deviations.txt')
-DNS_TIMEOUT_MS = os.environ.get('PSPF_SUITE_DNS_TIMEOUT_MS', '300')
+DNS_TIMEOUT_MS = os.environ.get('PSPF_SUITE_DNS_TIMEOUT_MS', '500')
 
 
 def outside():
