@@ -199,6 +199,20 @@ with testlib.Dnsd(zone=ZONE) as dns:
             'three concurrent lookups of one name: one query received')
     tap.is_(r.stats.get('shared'), 2, 'two lookups joined the first')
 
+    # A burst over the in-flight cap waits in line instead of flooding.
+    burst = ['TXT:n%d.example.com' % i for i in range(100)] + ['A:burst%d.example.com' % i
+                                                              for i in range(100)]
+    r = dnsq(dns, *(burst + ['cancel:A:burst0.example.com', 'cancel:A:lonely.example.com']),
+             opts=['-m', '7'])
+    tap.ok(all(r.answers.get(i, {}).get('status') == ('OK' if i < 100 else 'NXDOMAIN')
+               for i in range(200)), '200 lookups through 7 slots: all answered', r.stdout[-2000:])
+    tap.ok(0 < r.stats.get('maxinflight', 0) <= 7,
+           'never more than 7 queries out (max seen %s)' % r.stats.get('maxinflight'))
+    tap.is_(len(queries(dns, 'burst99.example.com', 'A')), 1, 'queued lookups reach the server')
+    check(r, 100, 'a joined waiter cancelled in line: the other still answered', status='NXDOMAIN')
+    tap.is_(len(queries(dns, 'lonely.example.com', 'A')), 0,
+            'a lookup cancelled while in line is never sent')
+
     r = dnsq(dns, 'TXT:cancel.example.com', 'cancel:TXT:cancel.example.com')
     check(r, 0, 'cancelling one waiter keeps the other', status='OK')
     tap.ok(1 not in r.answers and '#1 cancelled' in r.stdout, 'the cancelled waiter gets no call')
@@ -208,6 +222,83 @@ with testlib.Dnsd(zone=ZONE) as dns:
     got = sorted(r.answers)
     tap.ok(len(got) == 1 and r.stdout.count('cancelled') == 3 and r.returncode == 0,
            'a callback cancelling the other waiters of its own flight', r.stdout + r.stderr)
+
+# --- servers dnsd does not imitate: no EDNS0, dangling CNAMEs --------------
+# A few lines of dnslib in a separate process: an old server answering
+# FORMERR to EDNS0, and an authoritative-only one giving a CNAME without its
+# target (the resolver asks again for the target).
+ODD_SERVER = r"""
+import socket, sys
+from dnslib import DNSRecord, RR, QTYPE, RCODE, TXT, CNAME
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', 0))
+print('ready %d' % s.getsockname()[1], flush=True)
+log = open(sys.argv[1], 'a', buffering=1)
+while True:
+    data, peer = s.recvfrom(4096)
+    q = DNSRecord.parse(data)
+    name = str(q.q.qname).rstrip('.').lower()
+    edns = any(r.rtype == QTYPE.OPT for r in q.ar)
+    log.write('%s edns=%d\n' % (name, edns))
+    a = q.reply()
+    a.header.aa = 1
+    if name == 'old.example' and edns:
+        a = q.reply()
+        a.header.rcode = RCODE.FORMERR
+    elif name == 'old.example':
+        a.add_answer(RR('old.example', QTYPE.TXT, rdata=TXT('no edns here'), ttl=100))
+    elif name == 'dangle.example':
+        a.add_answer(RR('dangle.example', QTYPE.CNAME, rdata=CNAME('target.example'), ttl=50))
+    elif name == 'target.example':
+        a.add_answer(RR('target.example', QTYPE.TXT, rdata=TXT('chased'), ttl=500))
+    else:
+        a.header.rcode = RCODE.NXDOMAIN
+    s.sendto(a.pack(), peer)
+"""
+
+
+class OddServer:
+    def __init__(self):
+        import subprocess
+        import tempfile
+        self.tmp = tempfile.NamedTemporaryFile(prefix='oddns.', suffix='.log', delete=False)
+        self.proc = subprocess.Popen([testlib.PYTHON, '-c', ODD_SERVER, self.tmp.name],
+                                     stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        testlib._live.append(self)
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith('ready '):
+            self.stop()
+            raise RuntimeError('odd server: %r' % line)
+        self.server = '127.0.0.1:%d' % int(line.split()[1])
+
+    def queries(self):
+        with open(self.tmp.name) as f:
+            return [l.strip() for l in f]
+
+    def stop(self):
+        if self in testlib._live:
+            testlib._live.remove(self)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
+        self.proc.stdout.close()
+        os.unlink(self.tmp.name)
+
+
+odd = OddServer()
+try:
+    r = dnsq(odd, 'TXT:old.example', 'TXT:dangle.example', opts=['-c', '10000'])
+    check(r, 0, 'FORMERR to EDNS0: asked again without it', status='OK', n=1)
+    tap.is_(r.records.get(0), ['TXT strings=1 first=12 len=12 "no edns here" ttl=100'],
+            'no-EDNS answer')
+    tap.is_([l for l in odd.queries() if l.startswith('old.')],
+            ['old.example edns=1', 'old.example edns=0'], 'EDNS0 first, then plain')
+    check(r, 1, 'CNAME without its target: the target is asked for', status='OK', n=1,
+          canon='target.example', ttl=50)
+    tap.is_(r.records.get(1), ['TXT strings=1 first=6 len=6 "chased" ttl=500'],
+            'chased record')
+finally:
+    odd.stop()
 
 tap.is_(bad_runs, [], 'every dnsq run exited 0 with nothing on stderr (sanitizers included)')
 
