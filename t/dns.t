@@ -213,6 +213,20 @@ with testlib.Dnsd(zone=ZONE) as dns:
     tap.is_(len(queries(dns, 'lonely.example.com', 'A')), 0,
             'a lookup cancelled while in line is never sent')
 
+    # Callbacks starting lookups: a cache hit delivered inside the fan-out,
+    # and a failure (not cached) sent again from inside c-ares' callback.
+    n0 = len(queries(dns, 'servfail.example.com', 'A'))
+    r = dnsq(dns, 'TXT:example.com', 'TXT:example.com', opts=['-c', '100000', '-a', '1'])
+    check(r, 2, 'lookup started by a callback: cache hit inside the fan-out', status='OK',
+          cache='yes')
+    r = dnsq(dns, 'A:servfail.example.com', 'A:servfail.example.com', opts=['-a', '3'])
+    tap.ok(all(r.answers.get(i, {}).get('status') == 'SERVFAIL' for i in range(5)),
+           'lookups started by callbacks after a failure: all answered', r.stdout)
+    # 2 lookups share query 1; their callbacks start 2 more, sharing query 2;
+    # the first of those starts the last, query 3.
+    tap.is_(len(queries(dns, 'servfail.example.com', 'A')) - n0, 3,
+            'failures not cached: lookups from callbacks go to the wire, shared in flight')
+
     r = dnsq(dns, 'TXT:cancel.example.com', 'cancel:TXT:cancel.example.com')
     check(r, 0, 'cancelling one waiter keeps the other', status='OK')
     tap.ok(1 not in r.answers and '#1 cancelled' in r.stdout, 'the cancelled waiter gets no call')
