@@ -676,9 +676,11 @@ static void on_deadline(void *arg)
 	c->deadline = NULL;
 	spf_eval_trace(c, "whole-check deadline of %ld ms reached", c->timeout_ms);
 	if (c->phase == PH_EXP || c->in_exp) {
-		/* the result is known; only the explanation is lost */
+		/* the result is known; only the record's explanation is lost */
 		c->in_exp = true;
 		c->finished = true;
+		if (c->explanation == NULL)
+			spf_exp_default(c);
 	} else {
 		spf_eval_error(c, SPF_TEMPERROR, "DNS Timeout");
 	}

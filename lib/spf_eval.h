@@ -167,5 +167,7 @@ bool spf_lookup_match(const struct spf_check *c, const struct slot *s, int bits)
 /* spf_exp.c: the explanation of a fail or softfail */
 void spf_exp_start(struct spf_check *c);
 void spf_exp_answer(struct spf_check *c);
+/* the request's default explanation (macros expanded, %{p} as "unknown"), if any */
+void spf_exp_default(struct spf_check *c);
 
 #endif

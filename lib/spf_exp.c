@@ -23,7 +23,7 @@ static bool exp_text_ok(const struct rrcopy *r)
 	return true;
 }
 
-static void set_default_exp(struct spf_check *c)
+void spf_exp_default(struct spf_check *c)
 {
 	if (c->default_exp == NULL)
 		return;
@@ -53,7 +53,7 @@ void spf_exp_start(struct spf_check *c)
 	}
 	c->in_exp = true;
 	if (f->rec == NULL || f->rec->exp == NULL) {
-		set_default_exp(c);
+		spf_exp_default(c);
 		c->finished = true;
 		c->phase = PH_END;
 		return;
@@ -62,7 +62,7 @@ void spf_exp_start(struct spf_check *c)
 	int r = spf_eval_expand(c, f->rec->exp, 0, &target);
 	if (r <= 0) {
 		if (r < 0)
-			set_default_exp(c);
+			spf_exp_default(c);
 		return;
 	}
 	spf_eval_trace(c, "exp=%s -> %s", f->rec->exp, target);
@@ -78,7 +78,7 @@ void spf_exp_answer(struct spf_check *c)
 	c->phase = PH_END;
 	if (s->st != DNS_S_OK || s->n != 1 || !exp_text_ok(&s->rr[0])) {
 		spf_eval_trace(c, "explanation unusable (%s, %zu records)", dns_status_str(s->st), s->n);
-		set_default_exp(c);
+		spf_exp_default(c);
 		return;
 	}
 	struct spf_macro_vars v = {
@@ -100,7 +100,7 @@ void spf_exp_answer(struct spf_check *c)
 	}
 	if (r != SPF_MACRO_OK) {
 		spf_eval_trace(c, "explanation unusable: %s", err);
-		set_default_exp(c);
+		spf_exp_default(c);
 		return;
 	}
 	/* pyspf cuts one leading "label" off any expansion over 253 characters,
