@@ -68,7 +68,6 @@ void spf_eval_error(struct spf_check *c, enum spf_result r, const char *fmt, ...
 			*p = '?';
 	snprintf(c->problem, sizeof(c->problem), "%s", msg);
 	c->has_problem = true;
-	c->mech_text = NULL;
 	spf_eval_trace(c, "%s: %s", spf_result_word(r), msg);
 	finish(c, r);
 }
@@ -397,7 +396,6 @@ static void frame_result(struct spf_check *c, enum spf_result r, const struct sp
 		struct frame *f = spf_eval_top(c);
 		if (f->kind == FR_TOP) {
 			c->result = r;
-			c->mech_text = t ? t->text : NULL;
 			free(c->mechanism);
 			c->mechanism = t ? strdup(t->text) : NULL;
 			spf_eval_trace(c, "decided by %s: %s", t ? t->text : "(default)", spf_result_word(r));

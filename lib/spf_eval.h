@@ -129,7 +129,6 @@ struct spf_check {
 	enum spf_result result;
 	char problem[PROBLEM_LEN];
 	bool has_problem;
-	const char *mech_text;
 	char *mechanism;
 	char *explanation;
 	bool exp_from_record;
