@@ -215,7 +215,7 @@ def setup(env, dnsd):
     env.procs.on_stop('postfix', pf.stop)
     rr = 'reject_unauth_destination, check_policy_service %s, check_client_access static:HOLD'
     for mode in MODES:
-        cfgs = ['default', 'defer', 'dms'] + (['hup'] if mode != 'spawn' else [])
+        cfgs = ['default', 'defer', 'dms', 'ar'] + (['hup'] if mode != 'spawn' else [])
         for cfg in cfgs:
             key = '%s-%s' % (mode, cfg)
             conf = os.path.join(root, 'conf', key + '.conf')
@@ -224,6 +224,9 @@ def setup(env, dnsd):
                 over['TempError_Defer'] = 'True'
             if cfg == 'dms':
                 over['Reason_Message'] = DMS_REASON
+            if cfg == 'ar':
+                over['Header_Type'] = 'AR'
+                over['Authserv_Id'] = MX
             write(conf, policy_conf(env.dns_port, **over))
             env.confs[(mode, cfg)] = conf
             endpoint = start_policy(env, mode, cfg, key, conf)
@@ -231,7 +234,7 @@ def setup(env, dnsd):
             pf.add_main('%s = %s' % (param, rr % endpoint))
             port = free_port()
             o = {'smtpd_recipient_restrictions': '$' + param}
-            if cfg == 'dms':
+            if cfg in ('dms', 'ar'):
                 o['smtpd_milters'] = 'inet:127.0.0.1:%d' % env.dmarc.port
             pf.add_smtpd(port, o)
             env.listeners[(mode, cfg)] = port
@@ -526,6 +529,44 @@ def dmarc_record(hist, before, tag):
     return new[0]
 
 
+def dmarc_ar_scenarios(env, mode):
+    # Header_Type = AR with Authserv_Id = the host name OpenDMARC trusts:
+    # it takes the SPF result from our Authentication-Results instead.
+    port = env.listeners[(mode, 'ar')]
+    m = '[%s] DMARC, Header_Type = AR' % mode
+    hist = env.dmarc.history
+
+    tag = m + ', aligned SPF pass'
+    n = len(hist.blocks())
+    s = swaks(port, GOOD4, HELO, HELO, 'alice@aligned.example', [BOB],
+              headers=['From: Alice <alice@aligned.example>'])
+    ours = ('Authentication-Results: %s; spf=pass (sender SPF authorized) '
+            'smtp.mailfrom=aligned.example (client-ip=%s; helo=%s; '
+            'envelope-from=alice@aligned.example; receiver=%s)' % (MX, GOOD4, HELO, RCV))
+    dm = ('Authentication-Results: %s; dmarc=pass (p=reject dis=none) '
+          'header.from=aligned.example' % MX)
+    expect_rcpts(tag, s, [BOB], '250 2.1.5 Ok')
+    top, _ = added_headers(env, tag, s)
+    if top is not None:
+        t.eq(top, [dm, ours], '%s: headers added above Received:' % tag)
+    rec = dmarc_record(hist, n, tag)
+    t.eq((rec.get('job'), rec.get('spf'), rec.get('align_spf')), (s.queue_id(), '0', '4'),
+         '%s: OpenDMARC took the SPF pass from our header, aligned' % tag)
+
+    tag = m + ', HELO-only pass, null sender'
+    n = len(hist.blocks())
+    s = swaks(port, GOOD4, 'helopass.example', 'helopass.example', '<>', [BOB],
+              headers=['From: <postmaster@helopass.example>'])
+    expect_rcpts(tag, s, [BOB], '250 2.1.5 Ok')
+    t.eq(s.end_of_data(), '550 5.7.1 rejected by DMARC policy for helopass.example',
+         '%s: rejected by OpenDMARC' % tag) or t.diag(transcript(s))
+    # OpenDMARC records the AR header's spf=pass, but not as aligned:
+    # align_spf 5 is DMARC_POLICY_SPF_ALIGNMENT_FAIL (4 is PASS).
+    rec = dmarc_record(hist, n, tag)
+    t.eq((rec.get('mfrom'), rec.get('align_spf')), ('', '5'),
+         '%s: OpenDMARC did not align the HELO pass' % tag)
+
+
 def dmarc_scenarios(env, mode):
     port = env.listeners[(mode, 'dms')]
     m = '[%s] DMARC' % mode
@@ -542,8 +583,8 @@ def dmarc_scenarios(env, mode):
     accepted(env, tag, s, [ar('aligned.example'),
                            received_spf('Pass', GOOD4, HELO, 'alice@aligned.example')])
     rec = dmarc_record(hist, n, tag)
-    t.eq((rec.get('job'), rec.get('spf')), (s.queue_id(), '0'),
-         '%s: OpenDMARC took SPF pass from our header' % tag)
+    t.eq((rec.get('job'), rec.get('spf'), rec.get('align_spf')), (s.queue_id(), '0', '4'),
+         '%s: OpenDMARC took the SPF pass from our header, aligned' % tag)
 
     tag = m + ' p=reject, SPF softfail, no DKIM'
     n = len(hist.blocks())
@@ -605,8 +646,8 @@ def dmarc_scenarios(env, mode):
             t.eq(top, [ar(frm_dom), received_spf('Pass', GOOD4, HELO, sender)],
                  '%s: headers added above Received:' % tag)
         rec = dmarc_record(hist, n, tag)
-        t.eq((rec.get('job'), rec.get('spf')), (s.queue_id(), '0'),
-             '%s: OpenDMARC took SPF pass from our header' % tag)
+        t.eq((rec.get('job'), rec.get('spf'), rec.get('align_spf')), (s.queue_id(), '0', '4'),
+             '%s: OpenDMARC took the SPF pass from our header, aligned' % tag)
 
 
 def main():
@@ -627,6 +668,7 @@ def main():
             if mode != 'spawn':
                 guarded('[%s] sighup' % mode, sighup_scenario, env, mode)
             guarded('[%s] dmarc' % mode, dmarc_scenarios, env, mode)
+            guarded('[%s] dmarc, AR' % mode, dmarc_ar_scenarios, env, mode)
             for (mm, cfg), p in env.daemons.items():
                 if mm == mode:
                     t.ok(p.poll() is None, '[%s] policyd-spf (%s) still running' % (mode, cfg),
