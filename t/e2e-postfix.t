@@ -48,6 +48,7 @@ from tap import Tap                                            # noqa: E402
 from procs import Procs, StartError, free_port, wait_connectable  # noqa: E402
 from postfix import Postfix                                    # noqa: E402
 from smtp import swaks                                         # noqa: E402
+import corpus                                                  # noqa: E402
 import dmarc                                                   # noqa: E402
 
 REPO = os.path.dirname(HERE)
@@ -108,15 +109,17 @@ def rcpt_reject(code, rejectdefer, reason, scope, ident, ip, rcpt=BOB, url=True)
 
 # -- configuration ------------------------------------------------------------
 
-def policy_conf(dns_port, **over):
+def policy_conf(dns_port, ours=None, **over):
     """A policyd-spf.conf: Debian's installed defaults, a short DNS budget
     (the timeout scenario waits it out), one more skip network."""
+    if ours is None:
+        ours = SERVER == 'ours'
     keys = [('debugLevel', '1'), ('TestOnly', '1'), ('HELO_reject', 'Fail'),
             ('Mail_From_reject', 'Fail'), ('PermError_reject', 'False'),
             ('TempError_Defer', 'False'),
             ('skip_addresses', '127.0.0.0/8,::ffff:127.0.0.0/104,::1,198.51.100.128/25'),
             ('Lookup_Time', '3')]
-    if SERVER == 'ours':
+    if ours:
         keys.append(('DNS_Servers', '127.0.0.1:%d' % dns_port))
     d = dict(keys)
     d.update(over)
@@ -214,6 +217,28 @@ def setup(env, dnsd):
     pf = env.pf = Postfix(os.path.join(root, 'pf'))
     env.procs.on_stop('postfix', pf.stop)
     rr = 'reject_unauth_destination, check_policy_service %s, check_client_access static:HOLD'
+    if SERVER == 'ours':
+        # Side by side through the same Postfix: ours (Envelope_From_Escape
+        # off: the one documented difference in these headers) and the
+        # Python server (a copy of its script: /usr/bin/policyd-spf gets
+        # our binary bind-mounted over it below).
+        pyserver = os.path.join(root, 'bin', 'policyd-spf-python')
+        shutil.copy2(PYTHON_SERVER, pyserver)
+        for who, binary, conf_text in (
+                ('ours', env.binary, policy_conf(env.dns_port, ours=True,
+                                                 Envelope_From_Escape='No')),
+                ('python', pyserver, policy_conf(env.dns_port, ours=False))):
+            conf = os.path.join(root, 'conf', 'diff-%s.conf' % who)
+            write(conf, conf_text)
+            svc = 'spf-diff-' + who
+            pf.add_master('%s unix - n n - 0 spawn\n  user=policyd-spf argv=%s %s'
+                          % (svc, binary, conf))
+            pf.add_main('%s_time_limit = 3600' % svc)
+            param = 'pspf_rr_diff_' + who
+            pf.add_main('%s = %s' % (param, rr % ('unix:private/' + svc)))
+            port = free_port()
+            pf.add_smtpd(port, {'smtpd_recipient_restrictions': '$' + param})
+            env.listeners[('diff', who)] = port
     for mode in MODES:
         cfgs = ['default', 'defer', 'dms', 'ar'] + (['hup'] if mode != 'spawn' else [])
         for cfg in cfgs:
@@ -650,6 +675,30 @@ def dmarc_scenarios(env, mode):
              '%s: OpenDMARC took the SPF pass from our header, aligned' % tag)
 
 
+def outcome(env, s):
+    """What a client and the queue saw, without the parts that differ
+    between two runs (queue ids, dates)."""
+    qid = s.queue_id()
+    if qid is None:
+        return {'rcpt': s.replies('RCPT TO:'), 'data': s.end_of_data()}
+    top, _ = added_headers(env, '[diff] %s' % s.argv[s.argv.index('--from') + 1], s)
+    return {'rcpt': s.replies('RCPT TO:'), 'data': 'queued', 'headers': top}
+
+
+def diff_scenarios(env):
+    if SERVER != 'ours':
+        t.skip('[diff] ours against the Python server', 'PSPF_E2E_SERVER=python')
+        return
+    for desc, addr, helo, sender, rcpts in corpus.SESSIONS:
+        name = helo.rstrip('.') if not helo.startswith('[') else 'unknown'
+        got = {}
+        for who in ('ours', 'python'):
+            s = swaks(env.listeners[('diff', who)], addr, name, helo, sender, rcpts)
+            got[who] = outcome(env, s)
+        t.eq(got['ours'], got['python'], '[diff] %s: same replies and headers as Python' % desc,
+             todo=corpus.KNOWN.get(desc))
+
+
 def main():
     os.environ['PATH'] = os.environ.get('PATH', '/usr/bin:/bin') + ':/usr/sbin:/sbin'
     dnsd, missing = check_components()
@@ -684,6 +733,8 @@ def main():
             other = [l for l in read_from(env.dns53_log, 0).splitlines()
                      if not l.startswith('listening ') and ' _dmarc.' not in l]
             t.eq(other, [], 'policyd-spf sent no query to the resolv.conf server')
+        # Last: the Python server in it reads resolv.conf.
+        guarded('[diff]', diff_scenarios, env)
         status = 0
     except StartError as e:
         t.ok(False, 'set-up: ' + str(e).splitlines()[0], str(e))
