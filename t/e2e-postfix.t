@@ -126,6 +126,16 @@ def policy_conf(dns_port, ours=None, **over):
     return ''.join('%s = %s\n' % kv for kv in d.items())
 
 
+# The differential corpus runs under each of these configurations (ours
+# additionally gets DNS_Servers and Envelope_From_Escape = No).
+DIFF_CONFIGS = [
+    ('plain', {}),
+    ('strict', {'HELO_reject': 'SPF_Not_Pass', 'Mail_From_reject': 'SPF_Not_Pass',
+                'PermError_reject': 'True', 'Header_Type': 'AR', 'Authserv_Id': MX,
+                'Hide_Receiver': 'Yes', 'SPF_Enhanced_Status_Codes': 'No'}),
+]
+
+
 def write(path, text, mode=0o644):
     with open(path, 'w') as f:
         f.write(text)
@@ -224,21 +234,23 @@ def setup(env, dnsd):
         # our binary bind-mounted over it below).
         pyserver = os.path.join(root, 'bin', 'policyd-spf-python')
         shutil.copy2(PYTHON_SERVER, pyserver)
-        for who, binary, conf_text in (
-                ('ours', env.binary, policy_conf(env.dns_port, ours=True,
-                                                 Envelope_From_Escape='No')),
-                ('python', pyserver, policy_conf(env.dns_port, ours=False))):
-            conf = os.path.join(root, 'conf', 'diff-%s.conf' % who)
-            write(conf, conf_text)
-            svc = 'spf-diff-' + who
-            pf.add_master('%s unix - n n - 0 spawn\n  user=policyd-spf argv=%s %s'
-                          % (svc, binary, conf))
-            pf.add_main('%s_time_limit = 3600' % svc)
-            param = 'pspf_rr_diff_' + who
-            pf.add_main('%s = %s' % (param, rr % ('unix:private/' + svc)))
-            port = free_port()
-            pf.add_smtpd(port, {'smtpd_recipient_restrictions': '$' + param})
-            env.listeners[('diff', who)] = port
+        for variant, over in DIFF_CONFIGS:
+            for who, binary, conf_text in (
+                    ('ours', env.binary, policy_conf(env.dns_port, ours=True,
+                                                     Envelope_From_Escape='No', **over)),
+                    ('python', pyserver, policy_conf(env.dns_port, ours=False, **over))):
+                key = 'diff-%s-%s' % (variant, who)
+                conf = os.path.join(root, 'conf', key + '.conf')
+                write(conf, conf_text)
+                svc = 'spf-' + key
+                pf.add_master('%s unix - n n - 0 spawn\n  user=policyd-spf argv=%s %s'
+                              % (svc, binary, conf))
+                pf.add_main('%s_time_limit = 3600' % svc)
+                param = 'pspf_rr_' + key.replace('-', '_')
+                pf.add_main('%s = %s' % (param, rr % ('unix:private/' + svc)))
+                port = free_port()
+                pf.add_smtpd(port, {'smtpd_recipient_restrictions': '$' + param})
+                env.listeners[(variant, who)] = port
     for mode in MODES:
         cfgs = ['default', 'defer', 'dms', 'ar'] + (['hup'] if mode != 'spawn' else [])
         for cfg in cfgs:
@@ -689,14 +701,16 @@ def diff_scenarios(env):
     if SERVER != 'ours':
         t.skip('[diff] ours against the Python server', 'PSPF_E2E_SERVER=python')
         return
-    for desc, addr, helo, sender, rcpts in corpus.SESSIONS:
-        name = helo.rstrip('.') if not helo.startswith('[') else 'unknown'
-        got = {}
-        for who in ('ours', 'python'):
-            s = swaks(env.listeners[('diff', who)], addr, name, helo, sender, rcpts)
-            got[who] = outcome(env, s)
-        t.eq(got['ours'], got['python'], '[diff] %s: same replies and headers as Python' % desc,
-             todo=corpus.KNOWN.get(desc))
+    for variant, _ in DIFF_CONFIGS:
+        for desc, addr, helo, sender, rcpts in corpus.SESSIONS:
+            name = helo.rstrip('.') if not helo.startswith('[') else 'unknown'
+            got = {}
+            for who in ('ours', 'python'):
+                s = swaks(env.listeners[(variant, who)], addr, name, helo, sender, rcpts)
+                got[who] = outcome(env, s)
+            t.eq(got['ours'], got['python'],
+                 '[diff, %s] %s: same replies and headers as Python' % (variant, desc),
+                 todo=corpus.KNOWN.get(desc))
 
 
 def main():
