@@ -365,10 +365,10 @@ enum dnsmsg_err dnsmsg_parse(const unsigned char *m, size_t len, const char *qna
 				err = DNSMSG_E_RDATA;
 				goto out;
 			}
-			if (rc > 0)
-				break;   /* target cannot be named: stop here */
-			if (chain >= DNSMSG_MAX_CHAIN) {
-				cut = 1; /* a loop, or too long to be sane */
+			/* A target we cannot name, a loop, or a chain too long to
+			 * be sane: the answer is unusable. */
+			if (rc > 0 || chain >= DNSMSG_MAX_CHAIN) {
+				cut = 1;
 				break;
 			}
 			if (ds[i].ttl < ttl)
@@ -472,11 +472,11 @@ int dnsmsg_check_name(const char *name, size_t len)
 }
 
 int dnsmsg_build_query(unsigned char *buf, size_t bufsize, const char *name,
-		       uint16_t type, uint16_t id)
+		       uint16_t type, uint16_t id, uint16_t edns_size)
 {
 	size_t len = strlen(name), o = 12;
 
-	if (dnsmsg_check_name(name, len) < 0 || bufsize < 12 + len + 2 + 4)
+	if (dnsmsg_check_name(name, len) < 0 || bufsize < 12 + len + 2 + 4 + 11)
 		return -1;
 	memset(buf, 0, 12);
 	buf[0] = (unsigned char)(id >> 8);
@@ -499,6 +499,16 @@ int dnsmsg_build_query(unsigned char *buf, size_t bufsize, const char *name,
 	buf[o++] = (unsigned char)type;
 	buf[o++] = 0;
 	buf[o++] = C_IN;
+	if (edns_size) {
+		buf[11] = 1;            /* ARCOUNT */
+		buf[o++] = 0;           /* root owner */
+		buf[o++] = 0;
+		buf[o++] = 41;          /* OPT */
+		buf[o++] = (unsigned char)(edns_size >> 8);
+		buf[o++] = (unsigned char)edns_size;
+		memset(buf + o, 0, 6);  /* extended rcode, version, flags, rdlen */
+		o += 6;
+	}
 	return (int)o;
 }
 

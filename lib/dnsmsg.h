@@ -26,9 +26,11 @@
 #define DNSMSG_MAX_JUMPS   32    /* compression pointers followed per name */
 #define DNSMSG_MAX_CHAIN   16    /* CNAME links followed inside one answer */
 #define DNSMSG_MAX_RR      4096  /* records of the asked type kept */
-#define DNSMSG_QUERY_MAX   (12 + DNSMSG_WIRE_MAX + 4)
+#define DNSMSG_QUERY_MAX   (12 + DNSMSG_WIRE_MAX + 4 + 11)
+#define DNSMSG_EDNS_SIZE   1232  /* UDP payload we offer (DNS flag day 2020) */
 
 #define DNSMSG_RCODE_NOERROR  0
+#define DNSMSG_RCODE_FORMERR  1
 #define DNSMSG_RCODE_SERVFAIL 2
 #define DNSMSG_RCODE_NXDOMAIN 3
 
@@ -64,9 +66,10 @@ struct dnsmsg_result {
  */
 int dnsmsg_check_name(const char *name, size_t len);
 
-/* Encode a query (RD set, class IN).  Returns its length or -1. */
+/* Encode a query (RD set, class IN), with an EDNS0 OPT record offering
+ * edns_size bytes over UDP unless edns_size is 0.  Returns its length or -1. */
 int dnsmsg_build_query(unsigned char *buf, size_t bufsize, const char *name,
-		       uint16_t type, uint16_t id);
+		       uint16_t type, uint16_t id, uint16_t edns_size);
 
 /*
  * Parse the answer to (qname, qtype).  On DNSMSG_OK *out is a new result

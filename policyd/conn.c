@@ -41,6 +41,8 @@
 
 enum conn_state { CS_OPEN, CS_DRAIN };
 
+#define LOG_LINE_DISPLAY 4000     /* a request line as shown in logs (log.c cuts at 4096) */
+
 struct conn {
 	struct srv *srv;
 	struct conn *prev, *next;
@@ -55,7 +57,7 @@ struct conn {
 	bool reading, writing;
 
 	struct attr_req cur;            /* request being read */
-	struct attr_req q[CONN_QUEUE_MAX];
+	struct attr_req *q[CONN_QUEUE_MAX];   /* complete requests, allocated when pipelined */
 	size_t qhead, qlen;
 
 	struct policy_session *ps;
@@ -105,7 +107,7 @@ conn_bad(struct conn *c, const char *why)
 static void
 handle_line(struct conn *c, const char *line, size_t len)
 {
-	char disp[512];
+	char disp[LOG_LINE_DISPLAY];
 	const char *err = NULL;
 	int rc;
 
@@ -116,7 +118,14 @@ handle_line(struct conn *c, const char *line, size_t len)
 	if (attr_line_is_end(line, len)) {
 		if (debug_level(c) >= 4)
 			log_info("Found the end of entry");
-		c->q[(c->qhead + c->qlen) % CONN_QUEUE_MAX] = c->cur;
+		struct attr_req *r = malloc(sizeof(*r));
+
+		if (r == NULL) {
+			conn_bad(c, "out of memory");
+			return;
+		}
+		*r = c->cur;
+		c->q[(c->qhead + c->qlen) % CONN_QUEUE_MAX] = r;
 		c->qlen++;
 		attr_req_init(&c->cur);
 		return;
@@ -183,21 +192,23 @@ queue_reply(struct conn *c, const char *action)
 	bool fixed = false;
 
 	evbuffer_add(c->out, "action=", 7);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)action[i] < 0x20 && action[i] != '\t')
+			fixed = true;
 	if (len == 0) {
 		log_err("%s: internal error: empty action; answering dunno", c->peer);
 		evbuffer_add(c->out, "dunno", 5);
+	} else if (!fixed) {
+		evbuffer_add(c->out, action, len);
 	} else {
 		for (size_t i = 0; i < len; i++) {
 			unsigned char ch = (unsigned char)action[i];
 
-			if (ch < 0x20 && ch != '\t') {
+			if (ch < 0x20 && ch != '\t')
 				ch = ' ';
-				fixed = true;
-			}
 			evbuffer_add(c->out, &ch, 1);
 		}
-		if (fixed)
-			log_err("%s: control bytes in reply replaced by blanks", c->peer);
+		log_err("%s: control bytes in reply replaced by blanks", c->peer);
 	}
 	evbuffer_add(c->out, "\n\n", 2);
 }
@@ -246,7 +257,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 static void
 start_check(struct conn *c)
 {
-	struct attr_req *r = &c->q[c->qhead];
+	struct attr_req *r = c->q[c->qhead];
 	struct timeval tv = { server_request_timeout(c->srv) + 1, 0 };
 	struct policy_check *pc;
 
@@ -256,6 +267,8 @@ start_check(struct conn *c)
 	pc = policy_check_start(c->ps, c->srv->conf, c->srv->dns, r, check_done, c);
 	c->in_start = false;
 	attr_req_clear(r);
+	free(r);
+	c->q[c->qhead] = NULL;
 	c->qhead = (c->qhead + 1) % CONN_QUEUE_MAX;
 	c->qlen--;
 	if (c->check_running)
@@ -291,7 +304,7 @@ conn_step(struct conn *c)
 		conn_parse(c);
 		/* EOF: the input is done once no complete line is left in it */
 		if (c->eof && c->state == CS_OPEN && c->qlen < CONN_QUEUE_MAX) {
-			if (c->cur.n > 0 || evbuffer_get_length(c->in) > 0) {
+			if (c->cur.bytes > 0 || evbuffer_get_length(c->in) > 0) {
 				/* an unfinished request is dropped, as Python does */
 				if (debug_level(c) >= 2)
 					log_info("%s: EOF in the middle of a request, discarded", c->peer);
@@ -402,8 +415,6 @@ conn_new(struct srv *s, int in_fd, int out_fd, const char *peer)
 	c->out_fd = out_fd;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	attr_req_init(&c->cur);
-	for (size_t i = 0; i < CONN_QUEUE_MAX; i++)
-		attr_req_init(&c->q[i]);
 	set_nonblock(in_fd);
 	if (out_fd != in_fd)
 		set_nonblock(out_fd);
@@ -476,8 +487,12 @@ conn_free(struct conn *c)
 	if (c->ps != NULL)
 		policy_session_free(c->ps);
 	attr_req_clear(&c->cur);
-	for (size_t i = 0; i < CONN_QUEUE_MAX; i++)
-		attr_req_clear(&c->q[i]);
+	for (size_t i = 0; i < CONN_QUEUE_MAX; i++) {
+		if (c->q[i] != NULL) {
+			attr_req_clear(c->q[i]);
+			free(c->q[i]);
+		}
+	}
 	if (c->ev_read != NULL)
 		event_free(c->ev_read);
 	if (c->ev_write != NULL)

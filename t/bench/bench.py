@@ -187,6 +187,32 @@ zone:
                 s.close()
         raise RuntimeError('%s does not answer on %s:53' % (what, ip))
 
+    @staticmethod
+    def udp_errors():
+        # kernel UDP drops in this namespace (a full socket buffer loses
+        # DNS answers silently and shows up as timeouts)
+        with open('/proc/net/snmp') as f:
+            rows = [l.split() for l in f if l.startswith('Udp:')]
+        d = dict(zip(rows[0][1:], rows[1][1:]))
+        return int(d.get('InErrors', 0)) + int(d.get('RcvbufErrors', 0))
+
+    @staticmethod
+    def udp_socket_drops():
+        # which sockets dropped: port 53 is Knot or dnsdelay, any other
+        # is a client's resolver socket
+        out = []
+        for fn in ('/proc/net/udp', '/proc/net/udp6'):
+            with open(fn) as f:
+                next(f)
+                for line in f:
+                    x = line.split()
+                    if int(x[-1]) > 0:
+                        ip, port = x[1].split(':')
+                        out.append('%s:%d dropped %s' % (
+                            '127.0.0.%d' % int(ip[:2], 16) if len(ip) == 8 else ip,
+                            int(port, 16), x[-1]))
+        return out
+
     def knot_queries(self):
         out = subprocess.run(['knotc', '-s', self.knotsock, 'stats'],
                              capture_output=True, text=True).stdout
@@ -205,6 +231,10 @@ zone:
             f.write(base.rstrip('\n') + '\n\n# benchmark: the same DNS server as the '
                     'Python one, named directly\nDNS_Servers = %s:53\n' % (
                         '127.0.0.1' if delay == 0 else '127.0.0.2'))
+            # BENCH_CONF_EXTRA="debugLevel = 2" and the like, for debugging
+            extra = os.environ.get('BENCH_CONF_EXTRA', '')
+            if extra:
+                f.write(extra.replace('\\n', '\n') + '\n')
         return path
 
     def start_server(self, server, delay):
@@ -225,8 +255,11 @@ zone:
         t_end = time.time() + 15
         while True:
             if p.poll() is not None:
-                raise RuntimeError('%s exited with %s at start; see %s' % (
-                    server, p.returncode, p.logpath))
+                with open(p.logpath, errors='replace') as f:
+                    tail = ' | '.join(f.read().strip().splitlines()[-3:])
+                self.procs.remove(p)
+                raise RuntimeError('%s exited with %s at start: %s' % (
+                    server, p.returncode, tail))
             try:
                 socket.create_connection(('127.0.0.1', port), 0.5).close()
                 break
@@ -243,16 +276,20 @@ zone:
         p, target = self.start_server(server, delay)
         w1 = time.time()
         q0 = self.knot_queries()
+        u0 = self.udp_errors()
         argv = [os.path.join(self.a.build, 'bench', 'loadgen'), '-s', target,
                 '-r', os.path.join(self.a.corpus, 'requests.txt'),
                 '-e', os.path.join(self.a.corpus, 'expected.txt'),
                 '-c', str(conns), '-n', str(nreq), '-d', str(secs), '-p', str(p.pid)]
-        if server == 'null' or phase != 'validate':
+        if server == 'null':
             argv.append('-q')
         lg = subprocess.run(argv, capture_output=True, text=True,
                             timeout=secs + 300)
         w2 = time.time()
         q1 = self.knot_queries()
+        u1 = self.udp_errors()
+        if u1 != u0:
+            self.log('UDP drops by socket: %s' % '; '.join(self.udp_socket_drops()))
         alive = p.poll() is None
         self.stop(p)
         r = {'server': server, 'delay_ms': delay, 'conns': conns, 'phase': phase,
@@ -272,6 +309,7 @@ zone:
                     r[k] = v
         sent = r.get('sent', 0)
         r['dns_queries'] = q1 - q0
+        r['udp_drops'] = u1 - u0
         r['dns_q_per_req'] = (q1 - q0) / sent if sent else 0
         if lg.stderr.strip():
             with open(os.path.join(self.tmp, 'loadgen.err'), 'a') as f:
@@ -285,13 +323,13 @@ zone:
             r['valid'] = r.get('errors', 1) == 0 and r.get('requests', 0) > 0
         self.log('%-9s %-11s +%2dms c=%-5d %8.1f req/s  p50 %7.2f  p99 %8.2f ms  '
                  'cpu %.3f ms/req  rss %6.1f MB  dnsq/req %.2f  mismatches %d  %s  '
-                 '[wall %.1f+%.1f+%.1f s]' % (
+                 '[wall %.1f+%.1f+%.1f s, udp drops %d]' % (
                      phase, server, delay, conns, r.get('rps', 0), r.get('p50_ms', 0),
                      r.get('p99_ms', 0), r.get('cpu_ms_per_req', 0),
                      r.get('peak_rss_kb', 0) / 1024.0, r['dns_q_per_req'],
                      r.get('mismatches', -1) + r.get('warmup_mismatches', 0),
                      'ok' if r['valid'] else 'INVALID', r['wall_start'], r['wall_loadgen'],
-                     r['wall_stop']))
+                     r['wall_stop'], r['udp_drops']))
         for line in r.get('stderr', [])[:5]:
             self.log('    ' + line)
         return r
@@ -313,6 +351,12 @@ zone:
                     cells.append((delay, 'python', c, 10 if delay == 0 else 15))
                 for c in (1, 8, 64, 1000, 10000):
                     cells.append((delay, 'policyd-spf', c, 10))
+        if self.a.only:
+            # BENCH_ONLY=server:delay:conns[:secs],...  (for debugging a cell)
+            cells = []
+            for item in self.a.only.split(','):
+                f = item.split(':')
+                cells.append((int(f[1]), f[0], int(f[2]), int(f[3]) if len(f) > 3 else 5))
         return servers, [c for c in cells if c[1] in servers]
 
     def run(self):
@@ -320,7 +364,7 @@ zone:
         with open(os.path.join(self.a.corpus, 'expected.txt')) as f:
             nreq = sum(1 for _ in f)
         self.nreq = nreq
-        vn = 2000 if self.a.quick else nreq
+        vn = 2000 if self.a.quick or self.a.only else nreq
         for s in servers:
             if s == 'null':
                 continue
@@ -340,7 +384,13 @@ zone:
                 self.notes.append('%s: cell +%d ms x %d conns skipped: its validation '
                                   'run failed' % (LABEL[s], delay, c))
                 continue
-            r = self.loadgen(s, delay, c, 10 ** 8, secs, 'measure')
+            try:
+                r = self.loadgen(s, delay, c, 10 ** 8, secs, 'measure')
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                self.log('%s +%d ms x %d: %s' % (s, delay, c, e))
+                self.notes.append('%s: cell +%d ms x %d conns failed: %s' % (
+                    LABEL[s], delay, c, e))
+                continue
             self.results.append(r)
             self.save()
 
@@ -518,6 +568,7 @@ def main():
     ap.add_argument('--ours', default='')
     ap.add_argument('--ours-missing', default='')
     ap.add_argument('--quick', action='store_true')
+    ap.add_argument('--only', default=os.environ.get('BENCH_ONLY', ''))
     ap.add_argument('--delay-ms', type=int, default=20)
     ap.add_argument('--report-only', action='store_true')
     a = ap.parse_args()

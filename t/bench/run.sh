@@ -9,6 +9,8 @@
 #
 #   BENCH_QUICK=1   a small subset (about a minute)
 #   BENCH_SEED=N    another corpus (default 7208)
+#   BENCH_ONLY=server:delay:conns[:secs],...  just these cells (debugging)
+#   BENCH_KEEP=1    keep the temporary directory (server logs)
 #   PSPF_BUILD=dir  build directory (default build)
 set -eu
 cd "$(dirname "$0")/../.."

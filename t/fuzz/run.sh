@@ -10,7 +10,7 @@
 #   CLANG=clang          the compiler
 #
 # A target named fuzz_X reads its seeds from t/fuzz/corpus/fuzz_X/ (and
-# t/fuzz/corpus/X/, t/fuzz/regress/fuzz_X/, if present) and never writes
+# t/fuzz/corpus/X/, t/fuzz/regress/fuzz_X/ or X/, if present) and never writes
 # there: new inputs go to build-fuzz/corpus/fuzz_X/.  A dictionary
 # t/fuzz/fuzz_X.dict is used when present.  Crashes, leaks and timeouts
 # are kept as t/fuzz/crashes/fuzz_X-<kind>-<sha1>; once fixed, move the
@@ -34,6 +34,15 @@ pkglibs=$(pkg-config --libs $pkgs)
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Ilib -It/fuzz -include t/fuzz/fuzz.h $pkgcflags"
+
+# libFuzzer's runtime is a separate package (libclang-rt-dev) on Debian.
+mkdir -p "$out"
+printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' >"$out/probe.c"
+if ! $cc -fsanitize=fuzzer,address,undefined -o "$out/probe" "$out/probe.c" >"$out/probe.log" 2>&1; then
+	cat "$out/probe.log" >&2
+	echo "fuzz: $cc cannot link a libFuzzer target; install libclang-rt-dev (scripts/deps.sh test)" >&2
+	exit 1
+fi
 
 targets=""
 if [ -n "${FUZZ_TARGETS:-}" ]; then
@@ -84,7 +93,7 @@ for t in $targets; do
 	mkdir -p "$work"
 	seeds=""
 	short=${t#fuzz_}
-	for d in "t/fuzz/corpus/$t" "t/fuzz/corpus/$short" "t/fuzz/regress/$t"; do
+	for d in "t/fuzz/corpus/$t" "t/fuzz/corpus/$short" "t/fuzz/regress/$t" "t/fuzz/regress/$short"; do
 		[ -d "$d" ] && seeds="$seeds $d"
 	done
 	par=""

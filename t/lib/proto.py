@@ -155,7 +155,7 @@ class Server:
             addr = ('127.0.0.1', self.port)
         if rcvbuf:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        s.settimeout(TIMEOUT)
+        # blocking connect: a unix socket with a full backlog would say EAGAIN
         s.connect(addr)
         if self.transport != 'unix':
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

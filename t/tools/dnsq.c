@@ -3,19 +3,22 @@
  * does, and print every answer; the DNS tests (t/dns.t) read its output.
  *
  *   dnsq [-s host[:port]]... [-t timeout_ms] [-r tries] [-c cache_bytes]
- *        [-x] QUERY... [--sleep=MS QUERY...]...
+ *        [-m max_inflight] [-x] QUERY... [--sleep=MS QUERY...]...
  *
  * QUERY is TYPE:name (TYPE one of A AAAA TXT MX PTR CNAME NS or a number),
  * or cancel:TYPE:name to start a lookup and cancel it at once.  The queries
  * between two --sleep= run concurrently; the rounds run one after another
  * with the given pause.  -x: the first answer of a round cancels the other
- * lookups of the round still waiting (re-entrancy of the fan-out).
+ * lookups of the round still waiting (re-entrancy of the fan-out).  -a N:
+ * an answer off the wire starts the same lookup again from inside the
+ * callback, N times in all (printed as "#I again #J").
  *
  * Output, one line per answer, then its records indented:
  *   #I TYPE name status=S ttl=N cache=yes|no canon=C n=N
  *   #I   A 192.0.2.1 ttl=N
  *   #I   TXT strings=N first=N len=N "text"
  * and at the end: stats sent=N hits=N shared=N entries=N bytes=N maxbytes=N
+ *   maxinflight=N (the most wire queries seen out at once)
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -43,7 +46,9 @@ static struct dns_ctx *ctx;
 static struct q qs[MAXQ];
 static int round_lo, round_hi, outstanding;
 static bool cancel_others;
+static int again_left, nq;
 static size_t max_bytes_seen;
+static unsigned long max_inflight_seen;
 
 static const struct { const char *name; int type; } types[] = {
 	{ "A", DNS_T_A }, { "AAAA", DNS_T_AAAA }, { "TXT", DNS_T_TXT }, { "MX", DNS_T_MX },
@@ -114,6 +119,9 @@ static void on_answer(void *arg, const struct dns_answer *a)
 	dns_get_stats(ctx, &st);
 	if (st.cache_bytes > max_bytes_seen)
 		max_bytes_seen = st.cache_bytes;
+	/* An answer off the wire: its own slot was just freed. */
+	if (!a->from_cache && a->status != DNS_S_ERROR && st.in_flight + 1 > max_inflight_seen)
+		max_inflight_seen = st.in_flight + 1;
 	if (cancel_others) {
 		cancel_others = false;
 		for (int i = round_lo; i < round_hi; i++) {
@@ -126,6 +134,17 @@ static void on_answer(void *arg, const struct dns_answer *a)
 			}
 		}
 	}
+	if (again_left > 0 && !a->from_cache && nq < MAXQ) {
+		struct q *n = &qs[nq];
+		again_left--;
+		*n = *q;
+		n->idx = nq++;
+		n->waiting = true;
+		round_hi = nq;
+		outstanding++;
+		printf("#%d again #%d\n", q->idx, n->idx);
+		n->h = dns_query(ctx, n->name, n->type, on_answer, n);
+	}
 	fflush(stdout);
 	if (outstanding == 0)
 		event_base_loopbreak(base);
@@ -133,7 +152,7 @@ static void on_answer(void *arg, const struct dns_answer *a)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: dnsq [-s server]... [-t ms] [-r tries] [-c bytes] [-x] "
+	fprintf(stderr, "usage: dnsq [-s server]... [-t ms] [-r tries] [-c bytes] [-m max] [-x] "
 		"TYPE:name... [--sleep=MS TYPE:name...]...\n");
 	return 2;
 }
@@ -141,11 +160,11 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	const char *servers[17];
-	int nserv = 0, opt, nq = 0, rc = 0;
+	int nserv = 0, opt, rc = 0;
 	struct dns_opts o = { 0 };
 	char err[256];
 
-	while ((opt = getopt(argc, argv, "+s:t:r:c:x")) != -1) {
+	while ((opt = getopt(argc, argv, "+s:t:r:c:m:a:x")) != -1) {
 		switch (opt) {
 		case 's':
 			if (nserv == 16)
@@ -155,6 +174,8 @@ int main(int argc, char **argv)
 		case 't': o.timeout_ms = atoi(optarg); break;
 		case 'r': o.tries = atoi(optarg); break;
 		case 'c': o.cache_bytes = (size_t)strtoull(optarg, NULL, 10); break;
+		case 'm': o.max_inflight = atoi(optarg); break;
+		case 'a': again_left = atoi(optarg); break;
 		case 'x': cancel_others = true; break;
 		default: return usage();
 		}
@@ -221,9 +242,9 @@ int main(int argc, char **argv)
 out:;
 	struct dns_stats st;
 	dns_get_stats(ctx, &st);
-	printf("stats sent=%lu hits=%lu shared=%lu entries=%lu bytes=%zu maxbytes=%zu\n",
-	       st.queries_sent, st.cache_hits, st.shared, st.cache_entries, st.cache_bytes,
-	       max_bytes_seen);
+	printf("stats sent=%lu hits=%lu shared=%lu entries=%lu bytes=%zu maxbytes=%zu "
+	       "maxinflight=%lu\n", st.queries_sent, st.cache_hits, st.shared, st.cache_entries,
+	       st.cache_bytes, max_bytes_seen, max_inflight_seen);
 	loop_dns_detach(ld);
 	dns_ctx_free(ctx);
 	event_base_free(base);

@@ -280,6 +280,19 @@ static void test_cname(void)
 	is_int(r->status, DNS_S_SERVFAIL, "CNAME loop: SERVFAIL, not a hang");
 	dnsmsg_result_unref(r);
 
+	/* A CNAME whose target has a dot inside a label: cannot be followed. */
+	header(&p, 0, 1, 1, 0);
+	q = question(&p, "a.example", DNS_T_TXT);
+	rrhead(&p, q, DNS_T_CNAME, 50);
+	put16(&p, 5);
+	put8(&p, 3);
+	putbytes(&p, "b.c", 3);
+	put8(&p, 0);
+	is_int(parse(&p, "a.example", DNS_T_TXT, &r), DNSMSG_OK, "CNAME to an odd name parses");
+	is_int(r->status, DNS_S_SERVFAIL, "CNAME to an odd name: SERVFAIL");
+	is_int(r->chase, 0, "CNAME to an odd name: nothing to chase");
+	dnsmsg_result_unref(r);
+
 	/* Chain leaving the answer, no SOA: the caller should ask for canon. */
 	header(&p, 0, 1, 1, 0);
 	q = question(&p, "a.example", DNS_T_TXT);
@@ -504,11 +517,15 @@ static void test_query(void)
 	is_int(dnsmsg_check_name(name, 253), 0, "check: 253 octets");
 	ok(dnsmsg_check_name(name, 255) < 0, "check: 255 octets");
 
-	n = dnsmsg_build_query(buf, sizeof buf, "Ab.c", DNS_T_TXT, 0x4242);
+	n = dnsmsg_build_query(buf, sizeof buf, "Ab.c", DNS_T_TXT, 0x4242, 0);
 	is_int(n, 12 + 6 + 4, "query length");
 	ok(memcmp(buf + 12, "\2Ab\1c\0\0\x10\0\1", 10) == 0, "query name, type, class");
-	ok(buf[2] == 1 && buf[5] == 1, "RD set, one question");
-	is_int(dnsmsg_build_query(buf, sizeof buf, "a..b", DNS_T_TXT, 1), -1, "query: bad name refused");
+	ok(buf[2] == 1 && buf[5] == 1 && buf[11] == 0, "RD set, one question, no OPT");
+	n = dnsmsg_build_query(buf, sizeof buf, "Ab.c", DNS_T_TXT, 0x4242, 1232);
+	is_int(n, 12 + 6 + 4 + 11, "query length with EDNS");
+	ok(buf[11] == 1 && memcmp(buf + 22, "\0\0\x29\x04\xd0\0\0\0\0\0\0", 11) == 0,
+	   "OPT record offering 1232 bytes");
+	is_int(dnsmsg_build_query(buf, sizeof buf, "a..b", DNS_T_TXT, 1, 0), -1, "query: bad name refused");
 }
 
 int main(void)
