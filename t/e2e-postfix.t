@@ -299,8 +299,8 @@ def start_policy(env, mode, cfg, key, conf):
         # mount namespace only, the binary under test and the test config
         # are bind-mounted where the Python package keeps its own.
         if env.binary != DROPIN_BIN:
-            subprocess.run(['mount', '--bind', env.binary, DROPIN_BIN], check=True)
-        subprocess.run(['mount', '--bind', conf, DROPIN_CONF], check=True)
+            ns.bind(env.binary, DROPIN_BIN)
+        ns.bind(conf, DROPIN_CONF)
         env.pf.add_master('policyd-spf unix - n n - 0 spawn\n'
                           '  user=policyd-spf argv=/usr/bin/policyd-spf')
         env.pf.add_main('policyd-spf_time_limit = 3600')
