@@ -544,13 +544,49 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+static int rd_hostname(struct rd *r);
+
+/* The lines of one file already in memory (buf[len] is a NUL we may overwrite). */
+static int rd_buf(struct rd *r, char *buf, size_t len)
+{
+	size_t i, start;
+	unsigned ln = 0;
+
+	if (!pystr_utf8_valid(buf, len, &i)) {
+		/* Python stops with the codec name as the whole message */
+		if (!r->check)
+			log_info("utf-8");
+		ln = 1;
+		for (size_t j = 0; j < i; j++)
+			if (buf[j] == '\n' || (buf[j] == '\r' && buf[j + 1] != '\n'))
+				ln++;
+		rd_problem(r, true, ln, "not valid UTF-8 (byte offset %zu)", i);
+		return -1;
+	}
+	for (start = 0, i = 0; i <= len; i++) {
+		if (i < len && buf[i] != '\n' && buf[i] != '\r')
+			continue;
+		ln++;
+		size_t end = i;
+		if (i < len && buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n')
+			i++;
+		if (i == len && start == len)
+			break;
+		buf[end] = '\0';
+		rd_line(r, ln, buf + start, end - start);
+		if (r->fatal && !r->check)
+			break;
+		start = i + 1;
+	}
+	return r->fatal ? -1 : 0;
+}
+
 /* Returns 0 (file read or defaults kept) or -1 (fatal problem). */
 static int rd_file(struct rd *r)
 {
 	struct stat st;
-	size_t len, i, start;
+	size_t len;
 	char *buf;
-	unsigned ln = 0;
 
 	if (stat(r->path, &st) < 0) {
 		if (!r->check)
@@ -571,37 +607,17 @@ static int rd_file(struct rd *r)
 			log_err("ERROR reading \"%s\": %s", r->path, strerror(errno));
 		return -1;
 	}
-	if (!pystr_utf8_valid(buf, len, &i)) {
-		/* Python stops with the codec name as the whole message */
-		if (!r->check)
-			log_info("utf-8");
-		ln = 1;
-		for (size_t j = 0; j < i; j++)
-			if (buf[j] == '\n' || (buf[j] == '\r' && buf[j + 1] != '\n'))
-				ln++;
-		rd_problem(r, true, ln, "not valid UTF-8 (byte offset %zu)", i);
+	if (rd_buf(r, buf, len) < 0) {
 		free(buf);
 		return -1;
 	}
-	for (start = 0, i = 0; i <= len; i++) {
-		if (i < len && buf[i] != '\n' && buf[i] != '\r')
-			continue;
-		ln++;
-		size_t end = i;
-		if (i < len && buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n')
-			i++;
-		if (i == len && start == len)
-			break;
-		buf[end] = '\0';
-		rd_line(r, ln, buf + start, end - start);
-		if (r->fatal && !r->check)
-			break;
-		start = i + 1;
-	}
 	free(buf);
-	if (r->fatal)
-		return -1;
 	/* Python replaces HOSTNAME only after reading a file */
+	return rd_hostname(r);
+}
+
+static int rd_hostname(struct rd *r)
+{
 	if (strcmp(r->c->py->authserv_id, "HOSTNAME") == 0) {
 		char host[256];
 
@@ -634,6 +650,35 @@ struct conf *conf_load(const char *path, char *err, size_t errlen)
 		conf_free(r.c);
 		return NULL;
 	}
+	return r.c;
+}
+
+struct conf *conf_load_buf(const char *name, const char *data, size_t len, char *err, size_t errlen)
+{
+	struct rd r = { 0 };
+	char *buf;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!(r.c = conf_new(name)) || !(buf = malloc(len + 1))) {
+		conf_free(r.c);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
+	memcpy(buf, data, len);
+	buf[len] = '\0';
+	r.path = r.c->path;
+	r.err = err;
+	r.errlen = errlen;
+	if (rd_buf(&r, buf, len) < 0 || rd_hostname(&r) < 0) {
+		free(buf);
+		if (err && errlen && !err[0])
+			snprintf(err, errlen, "%s: cannot load", r.path);
+		conf_free(r.c);
+		return NULL;
+	}
+	free(buf);
 	return r.c;
 }
 

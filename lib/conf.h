@@ -98,6 +98,8 @@ struct conf {
  * server must not start (bad integer, unreadable file).
  */
 struct conf *conf_load(const char *path, char *err, size_t errlen);
+/* The same from memory (name is used in messages); for tests and fuzzing. */
+struct conf *conf_load_buf(const char *name, const char *data, size_t len, char *err, size_t errlen);
 struct conf *conf_ref(struct conf *c);
 void conf_unref(struct conf *c);
 

@@ -26,6 +26,8 @@
 #define TTL_CAP          86400    /* positive answers: one day at most */
 #define NEG_TTL_DEFAULT  300      /* negative answer without an SOA */
 #define NEG_TTL_CAP      3600
+#define MAX_INFLIGHT     256      /* default cap of wire queries out at once */
+#define SOCK_RCVBUF      (1 << 20) /* room for a burst of answers */
 
 struct flight;
 
@@ -40,11 +42,12 @@ struct flight {
 	struct dns_ctx *ctx;
 	struct flight *hnext;
 	struct dns_query *head, *tail;
+	struct flight *lnext;        /* in line for a slot (ctx->line) */
 	uint32_t hash;
 	uint32_t chain_ttl;          /* min TTL of CNAMEs met before a chase */
 	uint16_t type;
 	unsigned nwait, chases;
-	bool in_table, delivering;
+	bool in_table, delivering, in_line;
 	bool no_edns;                /* the server choked on EDNS0 */
 	char key[DNSMSG_NAME_MAX + 1];      /* lower-cased, the table key */
 	char qname[DNSMSG_NAME_MAX + 1];    /* the name on the wire now */
@@ -71,6 +74,10 @@ struct dns_ctx {
 	size_t nheap, heapcap;
 	unsigned long timer_seq;
 	bool destroying;
+	/* Past max_inflight, new wire queries wait here in order, so a burst
+	 * does not overflow the socket buffers of the server or our own. */
+	struct flight *line, *line_tail;
+	unsigned long max_inflight;
 	struct dns_query *issuing;   /* the waiter dns_query() is sending for */
 	bool issuing_done;           /* ... and it was answered already */
 	struct dns_stats st;
@@ -349,11 +356,52 @@ static bool resend(struct flight *f)
 	return flight_send(f) == 0;
 }
 
+static void line_push(struct dns_ctx *ctx, struct flight *f)
+{
+	f->in_line = true;
+	f->lnext = NULL;
+	if (ctx->line_tail)
+		ctx->line_tail->lnext = f;
+	else
+		ctx->line = f;
+	ctx->line_tail = f;
+	ctx->st.waiting++;
+}
+
+static void line_remove(struct dns_ctx *ctx, struct flight *f)
+{
+	struct flight **pp = &ctx->line, *prev = NULL;
+
+	while (*pp && *pp != f) {
+		prev = *pp;
+		pp = &(*pp)->lnext;
+	}
+	if (!*pp)
+		return;
+	*pp = f->lnext;
+	if (ctx->line_tail == f)
+		ctx->line_tail = prev;
+	f->in_line = false;
+	ctx->st.waiting--;
+}
+
+/* Send what waits in line while there are free slots. */
+static void line_drain(struct dns_ctx *ctx)
+{
+	while (ctx->line && ctx->st.in_flight < ctx->max_inflight) {
+		struct flight *f = ctx->line;
+		line_remove(ctx, f);
+		if (flight_send(f) < 0)
+			fan_out_error(ctx, f);
+	}
+}
+
+static void answer(struct flight *f, int status, unsigned char *abuf, int alen);
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct flight *f = arg;
 	struct dns_ctx *ctx = f->ctx;
-	struct dnsmsg_result *r = NULL;
 
 	(void)timeouts;
 	ctx->st.in_flight--;
@@ -361,6 +409,15 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 		flight_free(f);
 		return;
 	}
+	answer(f, status, abuf, alen);
+	line_drain(ctx);
+}
+
+static void answer(struct flight *f, int status, unsigned char *abuf, int alen)
+{
+	struct dns_ctx *ctx = f->ctx;
+	struct dnsmsg_result *r = NULL;
+
 	/* Abandoned by its last waiter: the answer still goes to the cache. */
 	bool abandoned = !f->in_table && f->nwait == 0;
 	if (abuf && alen > 0) {
@@ -518,7 +575,10 @@ struct dns_query *dns_query(struct dns_ctx *ctx, const char *name, int type,
 	bool saved_done = ctx->issuing_done;
 	ctx->issuing = q;
 	ctx->issuing_done = false;
-	flight_send(f);
+	if (ctx->st.in_flight >= ctx->max_inflight)
+		line_push(ctx, f);
+	else if (flight_send(f) < 0)
+		fan_out_error(ctx, f);
 	bool done = ctx->issuing_done;
 	ctx->issuing = saved;
 	ctx->issuing_done = saved_done;
@@ -536,8 +596,13 @@ void dns_cancel(struct dns_query *q)
 	free(q);
 	/* The last waiter gone: a new query for this name must not join a
 	 * flight nobody waits for; c-ares still holds f and frees it later. */
-	if (f->nwait == 0 && !f->delivering)
+	if (f->nwait == 0 && !f->delivering) {
 		table_remove(f->ctx, f);
+		if (f->in_line) {       /* never sent: nobody else holds it */
+			line_remove(f->ctx, f);
+			free(f);
+		}
+	}
 }
 
 /* ---- the channel ---- */
@@ -655,7 +720,9 @@ int dns_ctx_new(struct dns_ctx **out, const struct dns_opts *opts, char *err, si
 	/* NOCHECKRESP: c-ares 1.18 reports a SERVFAIL or REFUSED answer as
 	 * ECONNREFUSED, the same as an unreachable server; we want the rcode. */
 	ao.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
-	mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB | ARES_OPT_FLAGS;
+	ao.socket_receive_buffer_size = SOCK_RCVBUF;
+	mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB | ARES_OPT_FLAGS |
+	       ARES_OPT_SOCK_RCVBUF;
 #ifdef ARES_OPT_QUERY_CACHE
 	/* c-ares >= 1.23 caches by itself; ours is the one that is bounded
 	 * and shared with the trace, so keep answers coming from the wire. */
@@ -681,6 +748,8 @@ int dns_ctx_new(struct dns_ctx **out, const struct dns_opts *opts, char *err, si
 		ares_library_cleanup();
 		return -1;
 	}
+	ctx->max_inflight = opts && opts->max_inflight > 0 ? (unsigned long)opts->max_inflight
+							   : MAX_INFLIGHT;
 	if (opts && opts->cache_bytes) {
 		ctx->cache = dnscache_new(opts->cache_bytes);
 		if (!ctx->cache) {
@@ -703,6 +772,11 @@ void dns_ctx_free(struct dns_ctx *ctx)
 	 * away with the loop. */
 	ctx->destroying = true;
 	ares_destroy(ctx->ch);
+	while (ctx->line) {
+		struct flight *f = ctx->line;
+		line_remove(ctx, f);
+		flight_free(f);
+	}
 	for (size_t i = 0; i < ctx->nheap; i++)
 		free(ctx->heap[i]);
 	free(ctx->heap);

@@ -9,8 +9,22 @@
  * dns_set_io_cb, dns_next_timeout, dns_process).
  *
  * Answers are parsed from the raw message by dnsmsg.c (c-ares 1.18's TXT
- * and MX helpers drop TTLs).  CNAME chains inside one answer are followed;
+ * and MX helpers drop TTLs).  CNAME chains inside one answer are followed
+ * (a chain leading out of an authoritative-only answer is asked for again);
+ * queries offer EDNS0 (1232 bytes) and fall back without it on FORMERR;
  * truncated UDP answers are retried over TCP by c-ares itself.
+ *
+ * Status mapping: NOERROR with records of the type -> OK; NOERROR without
+ * -> NODATA; NXDOMAIN -> NXDOMAIN; SERVFAIL, REFUSED, any other rcode, an
+ * unparsable answer or a CNAME loop -> SERVFAIL (a SERVFAIL answer is final,
+ * the next server is not asked); no answer within timeout_ms x tries ->
+ * TIMEOUT.  Names with empty labels, labels over 63 octets or more than 253
+ * octets (after one trailing dot is stripped) -> ERROR without a query.
+ *
+ * Cache: positive answers for their smallest TTL (at most a day), NXDOMAIN
+ * and NODATA for the SOA's negative TTL (300 s without one, at most an
+ * hour), failures never; TTL 0 is not cached.  A hit has from_cache set and
+ * the TTL reduced by the entry's age.
  */
 #ifndef POLICYD_DNS_H
 #define POLICYD_DNS_H
@@ -79,12 +93,15 @@ struct dns_opts {
 	int timeout_ms;              /* per try; 0 = default (2000) */
 	int tries;                   /* 0 = default (2) */
 	size_t cache_bytes;          /* 0 = no cache */
+	int max_inflight;            /* wire queries out at once, more wait in
+				      * line; 0 = default (256) */
 };
 
 /* Loop integration: called when c-ares wants a socket watched (or not). */
 typedef void dns_io_cb(void *arg, int fd, bool want_read, bool want_write);
 
 int dns_ctx_new(struct dns_ctx **out, const struct dns_opts *opts, char *err, size_t errlen);
+/* Queries still pending are dropped without calling back; their handles die. */
 void dns_ctx_free(struct dns_ctx *ctx);
 void dns_set_io_cb(struct dns_ctx *ctx, dns_io_cb *cb, void *arg);
 /*
@@ -126,6 +143,7 @@ struct dns_stats {
 	unsigned long queries_sent, cache_hits, shared, cache_entries;
 	size_t cache_bytes;
 	unsigned long in_flight;     /* wire queries outstanding now */
+	unsigned long waiting;       /* queries in line for a free slot now */
 };
 void dns_get_stats(const struct dns_ctx *ctx, struct dns_stats *st);
 const char *dns_status_str(enum dns_status st);

@@ -332,18 +332,17 @@ static void batch_start(struct spf_check *c, enum op op, char **names, size_t n,
 	}
 }
 
-/* Name in lower case, without one trailing dot. */
+/* Name in lower case, without one trailing dot, non-ASCII labels as IDNA. */
 static char *dns_name(const char *s)
 {
-	size_t n = strlen(s);
-	if (n > 0 && s[n - 1] == '.')
-		n--;
-	char *r = malloc(n + 1);
+	char *r = spf_idna_name(s);
 	if (r == NULL)
 		return NULL;
+	size_t n = strlen(r);
+	if (n > 0 && r[n - 1] == '.')
+		r[--n] = '\0';
 	for (size_t k = 0; k < n; k++)
-		r[k] = (char)tolower((unsigned char)s[k]);
-	r[n] = '\0';
+		r[k] = (char)tolower((unsigned char)r[k]);
 	return r;
 }
 

@@ -26,4 +26,11 @@ int spf_client_parse(struct spf_client *cl, const char *ip, char *err, size_t er
 /* Python bytes repr (b'...'), as pyspf puts it in "Non-ascii characters found". */
 void spf_bytes_repr(char *out, size_t outlen, const unsigned char *s, size_t len);
 
+/*
+ * The name as pydns sends it: labels with non-ASCII (UTF-8) characters
+ * become xn-- punycode labels (no nameprep beyond ASCII lower case).
+ * Returns a new string, NULL when out of memory.
+ */
+char *spf_idna_name(const char *name);
+
 #endif

@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "spf.h"
@@ -146,4 +147,153 @@ void spf_bytes_repr(char *out, size_t outlen, const unsigned char *s, size_t len
 	}
 	PUT("%c", q);
 #undef PUT
+}
+
+/* ---- IDNA: pydns sends non-ASCII names as xn-- labels (RFC 3492) ---- */
+
+#define PY_BASE 36
+#define PY_TMIN 1
+#define PY_TMAX 26
+
+static unsigned long py_adapt(unsigned long delta, unsigned long npoints, bool first)
+{
+	delta = first ? delta / 700 : delta / 2;
+	delta += delta / npoints;
+	unsigned long k = 0;
+	while (delta > ((PY_BASE - PY_TMIN) * PY_TMAX) / 2) {
+		delta /= PY_BASE - PY_TMIN;
+		k += PY_BASE;
+	}
+	return k + (PY_BASE - PY_TMIN + 1) * delta / (delta + 38);
+}
+
+/* Decode one UTF-8 label into code points; false if it is not valid UTF-8. */
+static bool utf8_decode(const unsigned char *s, size_t n, unsigned long *cp, size_t *ncp)
+{
+	size_t k = 0, m = 0;
+	while (k < n) {
+		unsigned c = s[k];
+		unsigned long v;
+		size_t more;
+		if (c < 0x80) {
+			v = c;
+			more = 0;
+		} else if ((c & 0xe0) == 0xc0 && c >= 0xc2) {
+			v = c & 0x1f;
+			more = 1;
+		} else if ((c & 0xf0) == 0xe0) {
+			v = c & 0x0f;
+			more = 2;
+		} else if ((c & 0xf8) == 0xf0 && c <= 0xf4) {
+			v = c & 0x07;
+			more = 3;
+		} else {
+			return false;
+		}
+		if (k + more >= n)
+			return false;
+		for (size_t j = 1; j <= more; j++) {
+			if ((s[k + j] & 0xc0) != 0x80)
+				return false;
+			v = v << 6 | (s[k + j] & 0x3f);
+		}
+		if ((more == 2 && v < 0x800) || (more == 3 && (v < 0x10000 || v > 0x10ffff)) ||
+		    (v >= 0xd800 && v <= 0xdfff))
+			return false;
+		cp[m++] = v;
+		k += more + 1;
+	}
+	*ncp = m;
+	return true;
+}
+
+/* Punycode of one label into out (NUL-terminated); false if it does not fit. */
+static bool punycode(const unsigned long *cp, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0, b = 0;
+#define OUT(ch) do { if (o + 1 >= outlen) return false; out[o++] = (char)(ch); } while (0)
+	OUT('x'); OUT('n'); OUT('-'); OUT('-');
+	for (size_t k = 0; k < n; k++)
+		if (cp[k] < 0x80) {
+			OUT(cp[k] >= 'A' && cp[k] <= 'Z' ? cp[k] + 32 : cp[k]);
+			b++;
+		}
+	if (b > 0)
+		OUT('-');
+	unsigned long nn = 128, delta = 0, bias = 72;
+	size_t h = b;
+	while (h < n) {
+		unsigned long m = (unsigned long)-1;
+		for (size_t k = 0; k < n; k++)
+			if (cp[k] >= nn && cp[k] < m)
+				m = cp[k];
+		delta += (m - nn) * (h + 1);
+		nn = m;
+		for (size_t k = 0; k < n; k++) {
+			if (cp[k] < nn)
+				delta++;
+			if (cp[k] != nn)
+				continue;
+			unsigned long q = delta;
+			for (unsigned long kk = PY_BASE;; kk += PY_BASE) {
+				unsigned long t = kk <= bias ? PY_TMIN : (kk >= bias + PY_TMAX ? PY_TMAX : kk - bias);
+				if (q < t)
+					break;
+				unsigned long d = t + (q - t) % (PY_BASE - t);
+				OUT(d < 26 ? 'a' + d : '0' + d - 26);
+				q = (q - t) / (PY_BASE - t);
+			}
+			OUT(q < 26 ? 'a' + q : '0' + q - 26);
+			bias = py_adapt(delta, h + 1, h == b);
+			delta = 0;
+			h++;
+		}
+		delta++;
+		nn++;
+	}
+	out[o] = '\0';
+	return true;
+#undef OUT
+}
+
+char *spf_idna_name(const char *name)
+{
+	size_t len = strlen(name);
+	bool ascii = true;
+	for (size_t k = 0; k < len && ascii; k++)
+		ascii = (unsigned char)name[k] < 0x80;
+	if (ascii)
+		return strdup(name);
+	/* each label grows to at most 4 + 8 x its length */
+	size_t cap = len * 9 + 16;
+	char *out = malloc(cap);
+	unsigned long *cp = malloc((len + 1) * sizeof(*cp));
+	if (out == NULL || cp == NULL) {
+		free(out);
+		free(cp);
+		return NULL;
+	}
+	size_t o = 0, st = 0;
+	for (size_t k = 0; k <= len; k++) {
+		if (k < len && name[k] != '.')
+			continue;
+		const unsigned char *lab = (const unsigned char *)name + st;
+		size_t ln = k - st, ncp = 0;
+		bool lascii = true;
+		for (size_t j = 0; j < ln && lascii; j++)
+			lascii = lab[j] < 0x80;
+		if (!lascii && utf8_decode(lab, ln, cp, &ncp) && punycode(cp, ncp, out + o, cap - o)) {
+			o += strlen(out + o);
+		} else {
+			/* ASCII, or not UTF-8: sent as it is */
+			memcpy(out + o, lab, ln);
+			o += ln;
+		}
+		if (k < len)
+			out[o++] = '.';
+		st = k + 1;
+	}
+	out[o] = '\0';
+	free(cp);
+	return out;
 }

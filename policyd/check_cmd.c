@@ -10,53 +10,26 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "check_cmd.h"
 #include "dns.h"
+#include "loop.h"
 #include "spf.h"
 
 #define EX_USAGE_ 64
 #define EX_SOFTWARE_ 70
 #define MAX_SERVERS 16
-#define MAX_FDS 64
-
-struct watch {
-	int fd;
-	bool rd, wr;
-};
-
 struct cmd_state {
-	struct watch w[MAX_FDS];
-	int nw;
+	struct event_base *base;
 	bool done;
 	enum spf_result result;
 	char *explanation, *problem;
 };
-
-static void on_io(void *arg, int fd, bool want_read, bool want_write)
-{
-	struct cmd_state *st = arg;
-	int k;
-	for (k = 0; k < st->nw; k++)
-		if (st->w[k].fd == fd)
-			break;
-	if (!want_read && !want_write) {
-		if (k < st->nw)
-			st->w[k] = st->w[--st->nw];
-		return;
-	}
-	if (k == st->nw) {
-		if (st->nw == MAX_FDS)
-			return;  /* c-ares uses a handful; the query will time out */
-		st->nw++;
-	}
-	st->w[k] = (struct watch){ fd, want_read, want_write };
-}
 
 static void on_trace(void *arg, const char *line)
 {
@@ -73,6 +46,8 @@ static void on_done(void *arg, const struct spf_response *res)
 		st->explanation = strdup(res->explanation);
 	if (res->problem)
 		st->problem = strdup(res->problem);
+	if (st->base)
+		event_base_loopbreak(st->base);
 }
 
 static int usage(const char *msg)
@@ -95,44 +70,6 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 		return false;
 	*out = v;
 	return true;
-}
-
-/* Drive the DNS context until the check is done. */
-static int run_loop(struct dns_ctx *dns, struct cmd_state *st)
-{
-	while (!st->done) {
-		struct timeval tv, *tp = dns_next_timeout(dns, &tv);
-		int ms = -1;
-		if (tp)
-			ms = (int)(tp->tv_sec * 1000 + (tp->tv_usec + 999) / 1000);
-		else if (st->nw == 0)
-			return -1;  /* nothing pending and not done: engine bug */
-		struct pollfd pfd[MAX_FDS];
-		for (int k = 0; k < st->nw; k++) {
-			pfd[k].fd = st->w[k].fd;
-			pfd[k].events = (short)((st->w[k].rd ? POLLIN : 0) | (st->w[k].wr ? POLLOUT : 0));
-			pfd[k].revents = 0;
-		}
-		int n = st->nw;
-		int r = poll(pfd, (nfds_t)n, ms);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0) {
-			dns_process(dns, -1, -1);
-			continue;
-		}
-		for (int k = 0; k < n && !st->done; k++) {
-			if (pfd[k].revents == 0)
-				continue;
-			int rfd = (pfd[k].revents & (POLLIN | POLLERR | POLLHUP)) ? pfd[k].fd : -1;
-			int wfd = (pfd[k].revents & POLLOUT) ? pfd[k].fd : -1;
-			dns_process(dns, rfd, wfd);
-		}
-	}
-	return 0;
 }
 
 int check_cmd_main(int argc, char **argv)
@@ -210,8 +147,15 @@ int check_cmd_main(int argc, char **argv)
 		fprintf(stderr, "policyd-spf check: DNS setup failed: %s\n", err);
 		return EX_SOFTWARE_;
 	}
-	struct cmd_state st = { .nw = 0 };
-	dns_set_io_cb(dns, on_io, &st);
+	struct cmd_state st = { .base = event_base_new() };
+	struct loop_dns *ld = st.base ? loop_dns_attach(st.base, dns) : NULL;
+	if (ld == NULL) {
+		fprintf(stderr, "policyd-spf check: event loop setup failed\n");
+		if (st.base)
+			event_base_free(st.base);
+		dns_ctx_free(dns);
+		return EX_SOFTWARE_;
+	}
 
 	struct spf_request req = {
 		.ip = ip,
@@ -225,9 +169,14 @@ int check_cmd_main(int argc, char **argv)
 		.trace = do_trace ? on_trace : NULL,
 	};
 	spf_check_start(dns, &req, on_done, &st);
-	int rc = run_loop(dns, &st);
+	/* a check always ends: by an answer, a DNS timeout or its deadline */
+	while (!st.done)
+		if (event_base_loop(st.base, EVLOOP_ONCE) != 0)
+			break;
+	loop_dns_detach(ld);
 	dns_ctx_free(dns);
-	if (rc < 0 || !st.done) {
+	event_base_free(st.base);
+	if (!st.done) {
 		fprintf(stderr, "policyd-spf check: internal error: the check did not complete\n");
 		free(st.explanation);
 		free(st.problem);

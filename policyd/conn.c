@@ -41,6 +41,8 @@
 
 enum conn_state { CS_OPEN, CS_DRAIN };
 
+#define LOG_LINE_DISPLAY 4000     /* a request line as shown in logs (log.c cuts at 4096) */
+
 struct conn {
 	struct srv *srv;
 	struct conn *prev, *next;
@@ -105,7 +107,7 @@ conn_bad(struct conn *c, const char *why)
 static void
 handle_line(struct conn *c, const char *line, size_t len)
 {
-	char disp[512];
+	char disp[LOG_LINE_DISPLAY];
 	const char *err = NULL;
 	int rc;
 
@@ -302,7 +304,7 @@ conn_step(struct conn *c)
 		conn_parse(c);
 		/* EOF: the input is done once no complete line is left in it */
 		if (c->eof && c->state == CS_OPEN && c->qlen < CONN_QUEUE_MAX) {
-			if (c->cur.n > 0 || evbuffer_get_length(c->in) > 0) {
+			if (c->cur.bytes > 0 || evbuffer_get_length(c->in) > 0) {
 				/* an unfinished request is dropped, as Python does */
 				if (debug_level(c) >= 2)
 					log_info("%s: EOF in the middle of a request, discarded", c->peer);

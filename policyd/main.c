@@ -22,6 +22,7 @@
 
 #include "check_cmd.h"
 #include "conf.h"
+#include "dns.h"
 #include "listen.h"
 #include "log.h"
 #include "privdrop.h"
@@ -104,7 +105,7 @@ parse_cli(int argc, char **argv, struct cli *cli)
 	memset(cli, 0, sizeof(*cli));
 	cli->workers = -1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+l:fu:g:w:Vh?", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "l:fu:g:w:Vh?", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
 			if (cli->nlisten >= MAX_CLI_LISTEN) {
@@ -170,6 +171,34 @@ parse_cli(int argc, char **argv, struct cli *cli)
 			 argv[optind]);
 	if (cli->conf_path == NULL)
 		cli->conf_path = CONF_DEFAULT_PATH;
+	return 0;
+}
+
+/*
+ * Build the DNS context the servers will build, once, so that a bad
+ * server address stops start-up here instead of failing in every worker.
+ */
+static int
+dns_validate(const struct cli *cli, const struct conf *c, char *err, size_t errlen)
+{
+	const char *servers[CONF_MAX_DNS + 1];
+	struct dns_opts o;
+	struct dns_ctx *ctx = NULL;
+
+	memset(&o, 0, sizeof(o));
+	if (cli->ndns > 0) {
+		o.servers = cli->dns;
+	} else if (c->ndns > 0) {
+		for (size_t i = 0; i < c->ndns; i++)
+			servers[i] = c->dns_servers[i];
+		servers[c->ndns] = NULL;
+		o.servers = servers;
+	}
+	o.timeout_ms = c->dns_timeout_ms;
+	o.tries = c->dns_tries;
+	if (dns_ctx_new(&ctx, &o, err, errlen) != 0)
+		return -1;
+	dns_ctx_free(ctx);
 	return 0;
 }
 
@@ -284,6 +313,24 @@ check_config(const struct cli *cli)
 			problems++;
 		}
 	}
+	if (fatal == 0) {
+		struct conf *c;
+
+		err[0] = '\0';
+		c = conf_load(path, err, sizeof(err));
+		if (c != NULL && dns_validate(cli, c, err, sizeof(err)) < 0) {
+			ln = raw_key(path, "DNS_Servers", val, sizeof(val));
+			if (cli->ndns > 0)
+				printf("--dns-server: %s\n", err);
+			else if (ln > 0)
+				printf("%s:%u: DNS_Servers: %s\n", path, ln, err);
+			else
+				printf("DNS: %s\n", err);
+			problems++;
+		}
+		if (c != NULL)
+			conf_unref(c);
+	}
 	ln = raw_key(path, "Workers", val, sizeof(val));
 	if (ln > 0 && atol(val) > 256) {
 		printf("%s:%u: Workers: at most 256\n", path, ln);
@@ -351,11 +398,18 @@ main(int argc, char **argv)
 	if (c->py != NULL && c->py->debug_level >= 3)
 		log_info("Starting");
 
+	cli.dns[cli.ndns] = NULL;
+	if (dns_validate(&cli, c, err, sizeof(err)) < 0) {
+		snprintf(msg, sizeof(msg), "DNS: %s", err);
+		fatal_msg(msg);
+		goto out;
+	}
 	memset(&opts, 0, sizeof(opts));
 	opts.conf_path = cli.conf_path;
-	cli.dns[cli.ndns] = NULL;
 	opts.dns_servers = cli.ndns > 0 ? cli.dns : NULL;
 
+	if (!root && (cli.user != NULL || cli.group != NULL || c->user != NULL || c->group != NULL))
+		log_warn("not started as root: User/Group (--user/--group) ignored");
 	if (root && privdrop_resolve(&pd, cli.user != NULL ? cli.user : c->user,
 				     cli.group != NULL ? cli.group : c->group, err, sizeof(err)) < 0) {
 		fatal_msg(err);

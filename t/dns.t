@@ -199,6 +199,20 @@ with testlib.Dnsd(zone=ZONE) as dns:
             'three concurrent lookups of one name: one query received')
     tap.is_(r.stats.get('shared'), 2, 'two lookups joined the first')
 
+    # A burst over the in-flight cap waits in line instead of flooding.
+    burst = ['TXT:n%d.example.com' % i for i in range(100)] + ['A:burst%d.example.com' % i
+                                                              for i in range(100)]
+    r = dnsq(dns, *(burst + ['cancel:A:burst0.example.com', 'cancel:A:lonely.example.com']),
+             opts=['-m', '7'])
+    tap.ok(all(r.answers.get(i, {}).get('status') == ('OK' if i < 100 else 'NXDOMAIN')
+               for i in range(200)), '200 lookups through 7 slots: all answered', r.stdout[-2000:])
+    tap.ok(0 < r.stats.get('maxinflight', 0) <= 7,
+           'never more than 7 queries out (max seen %s)' % r.stats.get('maxinflight'))
+    tap.is_(len(queries(dns, 'burst99.example.com', 'A')), 1, 'queued lookups reach the server')
+    check(r, 100, 'a joined waiter cancelled in line: the other still answered', status='NXDOMAIN')
+    tap.is_(len(queries(dns, 'lonely.example.com', 'A')), 0,
+            'a lookup cancelled while in line is never sent')
+
     r = dnsq(dns, 'TXT:cancel.example.com', 'cancel:TXT:cancel.example.com')
     check(r, 0, 'cancelling one waiter keeps the other', status='OK')
     tap.ok(1 not in r.answers and '#1 cancelled' in r.stdout, 'the cancelled waiter gets no call')

@@ -4,9 +4,13 @@
 # policyd-spf as its check_policy_service, swaks presents client address and
 # HELO through XCLIENT, t/dnsd.py serves the DNS data, and OpenDMARC runs as
 # Postfix's milter the way docker-mailserver configures it.  Every scenario
-# runs with policyd-spf as a spawn(8) service and as a daemon on a unix
-# socket and on TCP, and asserts the SMTP replies a client sees and the
-# headers of the message that reached the queue.
+# runs three times: policyd-spf as a spawn(8) service (for the main listener
+# docker-mailserver's master.cf line verbatim, our binary and the test
+# config bind-mounted where that line expects them), and as a daemon on a
+# unix socket and on TCP.  Each asserts the SMTP replies a client sees and
+# the headers of the message that reached the queue (held there, read with
+# postcat).  `make e2e` runs it verbosely, `make e2e-python` runs it against
+# the Python server, the reference.
 #
 # Runs inside private mount/network/PID namespaces (t/e2e/ns.py): OpenDMARC
 # and the Python server read a resolv.conf that names the test DNS server,
@@ -21,6 +25,7 @@
 #   PSPF_DNSD         the DNS server script (default t/dnsd.py)
 
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,6 +40,7 @@ import signal      # noqa: E402
 import socket      # noqa: E402
 import subprocess  # noqa: E402
 import tempfile    # noqa: E402
+import threading   # noqa: E402
 import time        # noqa: E402
 import traceback   # noqa: E402
 
@@ -48,6 +54,8 @@ REPO = os.path.dirname(HERE)
 SERVER = os.environ.get('PSPF_E2E_SERVER', 'ours')
 MODES = [m for m in os.environ.get('PSPF_E2E_MODES', 'spawn,daemon-unix,daemon-inet').split(',') if m]
 PYTHON_SERVER = '/usr/bin/policyd-spf'
+DROPIN_BIN = '/usr/bin/policyd-spf'        # where master.cf lines expect it
+DROPIN_CONF = '/etc/postfix-policyd-spf-python/policyd-spf.conf'
 PY = '/usr/bin/python3'
 
 MX = 'mx.test.example'
@@ -145,6 +153,12 @@ def check_components():
             missing.append('socat')
     elif SERVER != 'ours':
         missing.append('PSPF_E2E_SERVER must be "ours" or "python", not %r' % SERVER)
+    if 'spawn' in MODES:
+        # mount points of the drop-in spawn service (Debian's Python
+        # package puts files there; we bind-mount over them, privately)
+        for f in (DROPIN_BIN, DROPIN_CONF):
+            if not os.path.isfile(f):
+                missing.append(f + ' (postfix-policyd-spf-python: the drop-in mount point)')
     dnsd = os.environ.get('PSPF_DNSD', os.path.join(REPO, 't', 'dnsd.py'))
     if not os.path.exists(dnsd):
         missing.append(dnsd + ' (the test DNS server)')
@@ -221,6 +235,15 @@ def setup(env, dnsd):
                 o['smtpd_milters'] = 'inet:127.0.0.1:%d' % env.dmarc.port
             pf.add_smtpd(port, o)
             env.listeners[(mode, cfg)] = port
+            if cfg == 'default':
+                # The same service asked again in smtpd_data_restrictions
+                # (some setups do): still one header per message.
+                dparam = 'pspf_dr_' + key.replace('-', '_')
+                pf.add_main('%s = check_policy_service %s' % (dparam, endpoint))
+                port = free_port()
+                pf.add_smtpd(port, {'smtpd_recipient_restrictions': '$' + param,
+                                    'smtpd_data_restrictions': '$' + dparam})
+                env.listeners[(mode, 'data')] = port
     pf.start()
     for (mode, cfg), port in env.listeners.items():
         wait_connectable(socket.AF_INET, ('127.0.0.1', port), name='smtpd %s-%s' % (mode, cfg))
@@ -229,9 +252,19 @@ def setup(env, dnsd):
 def start_policy(env, mode, cfg, key, conf):
     """Start (or declare) the policy service; return the
     check_policy_service endpoint."""
+    if mode == 'spawn' and cfg == 'default':
+        # docker-mailserver's lines, verbatim: the drop-in case.  In this
+        # mount namespace only, the binary under test and the test config
+        # are bind-mounted where the Python package keeps its own.
+        if env.binary != DROPIN_BIN:
+            subprocess.run(['mount', '--bind', env.binary, DROPIN_BIN], check=True)
+        subprocess.run(['mount', '--bind', conf, DROPIN_CONF], check=True)
+        env.pf.add_master('policyd-spf unix - n n - 0 spawn\n'
+                          '  user=policyd-spf argv=/usr/bin/policyd-spf')
+        env.pf.add_main('policyd-spf_time_limit = 3600')
+        return 'unix:private/policyd-spf'
     if mode == 'spawn':
-        # The default service has docker-mailserver's name and line.
-        svc = 'policyd-spf' if cfg == 'default' else 'spf-' + key
+        svc = 'spf-' + key
         env.pf.add_master('%s unix - n n - 0 spawn\n  user=policyd-spf argv=%s %s'
                           % (svc, env.binary, conf))
         env.pf.add_main('%s_time_limit = 3600' % svc)
@@ -360,9 +393,16 @@ def sc_fail(env, mode, port, m):
                                          None, None, None, url=False))
 
 
+def sc_pass_rcpt_and_data(env, mode, port, m):
+    tag = m + ' pass, two recipients, also asked at DATA'
+    s = swaks(env.listeners[(mode, 'data')], GOOD4, HELO, HELO, 'alice@pass.example', RCPT3[:2])
+    accepted(env, tag, s, [received_spf('Pass', GOOD4, HELO, 'alice@pass.example')], RCPT3[:2])
+    t.eq(s.reply('DATA'), '354 End data with <CR><LF>.<CR><LF>', '%s: DATA reply' % tag)
+
+
 def sc_other_results(env, mode, port, m):
     for result, dom in (('Softfail', 'softfail.example'), ('Neutral', 'neutral.example'),
-                        ('None', 'none.example')):
+                        ('None', 'none.example'), ('Permerror', 'permerror.example')):
         tag = '%s %s' % (m, result.lower())
         sender = 'alice@' + dom
         s = swaks(port, BAD4, HELO, HELO, sender, [BOB])
@@ -413,8 +453,38 @@ def sc_odd_sender(env, mode, port, m):
     accepted(env, tag, s, [received_spf('Pass', GOOD4, HELO, 'Odd Box=1;x@pass.example')])
 
 
-SPF_SCENARIOS = [sc_pass, sc_pass3, sc_fail, sc_other_results, sc_timeout, sc_skip,
-                 sc_null_sender, sc_ipv6, sc_odd_sender]
+def sc_slow_dns_no_stall(env, mode, port, m):
+    # Four sessions wait on a DNS server that never answers (Lookup_Time =
+    # 3); a fifth one, started while they wait, must be done before any of
+    # them: a server that blocks on DNS would make it queue behind one.
+    tag = m + ' slow DNS does not hold up other checks'
+    slow = []
+
+    def one():
+        ss = swaks(port, BAD4, HELO, HELO, 'alice@timeout.example', [BOB])
+        slow.append((time.time(), ss))
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    t0 = time.time()
+    for th in threads:
+        th.start()
+    time.sleep(0.7)
+    s = swaks(port, GOOD4, HELO, HELO, 'alice@pass.example', [BOB])
+    quick_end = time.time()
+    for th in threads:
+        th.join()
+    accepted(env, tag + ', the quick one', s,
+             [received_spf('Pass', GOOD4, HELO, 'alice@pass.example')])
+    first_slow = min(e for e, _ in slow) if slow else quick_end
+    t.ok(quick_end < first_slow,
+         '%s: the quick one was done after %.1fs, before the first slow one (%.1fs)'
+         % (tag, quick_end - t0, first_slow - t0))
+    for i, (_, ss) in enumerate(slow):
+        accepted(env, '%s, slow one %d' % (tag, i + 1), ss,
+                 [received_spf('Temperror', BAD4, HELO, 'alice@timeout.example')])
+
+
+SPF_SCENARIOS = [sc_pass, sc_pass3, sc_pass_rcpt_and_data, sc_fail, sc_other_results, sc_timeout, sc_skip,
+                 sc_null_sender, sc_ipv6, sc_odd_sender, sc_slow_dns_no_stall]
 
 
 def spf_scenarios(env, mode):
@@ -562,6 +632,11 @@ def main():
                     t.ok(p.poll() is None, '[%s] policyd-spf (%s) still running' % (mode, cfg),
                          'exit status %s; log %s' % (p.poll(), os.path.join(
                              root, 'logs', 'policyd-%s-%s.log' % (mode, cfg))))
+        # Protocol trouble that a retry hides (stray bytes, a dying spawn
+        # child, a late reply) shows only as a warning in Postfix's log.
+        bad = [l for l in env.pf.log().splitlines()
+               if re.search(r'\b(warning|error|fatal|panic):', l)]
+        t.eq(bad, [], 'no warning, error, fatal or panic in the Postfix log')
         if SERVER == 'ours':
             # Ours was told DNS_Servers; only OpenDMARC reads resolv.conf.
             other = [l for l in read_from(env.dns53_log, 0).splitlines()

@@ -17,9 +17,13 @@
 # PSPF_COMPAT_ONLY=python checks only the Python side against the
 # expectations (useful while ours is not built).
 import os
+import re
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, 'lib'))
@@ -46,6 +50,48 @@ def outside():
     return r.returncode
 
 
+class Syslog:
+    """A /dev/log of our own: /dev is a tmpfs in this mount namespace,
+    with the few device nodes programs need bound from the real /dev, so
+    both servers' syslog lines can be read and compared."""
+
+    def __init__(self, tmp):
+        old = os.path.join(tmp, 'olddev')
+        os.mkdir(old)
+        for argv in (['mount', '--bind', '/dev', old], ['mount', '-t', 'tmpfs', 'tmpfs', '/dev']):
+            r = testlib.run(argv)
+            if r.returncode != 0:
+                raise RuntimeError('%s: %s' % (' '.join(argv), r.stderr.strip()))
+        for n in ('null', 'zero', 'random', 'urandom', 'tty', 'full'):
+            if os.path.exists(os.path.join(old, n)):
+                open('/dev/' + n, 'w').close()
+                testlib.run(['mount', '--bind', os.path.join(old, n), '/dev/' + n])
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind('/dev/log')
+        os.chmod('/dev/log', 0o666)   # ours drops root privileges
+        # a unix datagram socket queues only a few messages
+        # (net.unix.max_dgram_qlen) before senders block: read all the time
+        self.lines = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self):
+        while True:
+            d = self.sock.recv(65536)
+            text = d.decode('utf-8', 'replace').rstrip('\n').rstrip('\x00')
+            m = re.match(r'^<(\d+)>.*?policyd-spf\[\d+\]: (.*)$', text, re.S)
+            if m:
+                with self.lock:
+                    self.lines.append((int(m.group(1)), m.group(2)))
+
+    def drain(self):
+        """(priority, message) of every datagram so far."""
+        time.sleep(0.05)
+        with self.lock:
+            out, self.lines = self.lines, []
+        return out
+
+
 def inside():
     tap = testlib.Tap()
     if not os.access(PYSERVER, os.X_OK):
@@ -60,6 +106,10 @@ def inside():
     r = testlib.run(['mount', '--bind', rc, '/etc/resolv.conf'])
     if r.returncode != 0:
         tap.bail('mount --bind resolv.conf: %s' % r.stderr.strip())
+    try:
+        slog = Syslog(tmp)
+    except (OSError, RuntimeError) as e:
+        tap.bail('private /dev/log: %s' % e)
     only = os.environ.get('PSPF_COMPAT_ONLY', '')
     ours = None
     if only != 'python':
@@ -76,8 +126,11 @@ def inside():
             conf = case['conf']
             want = case['want']
             pywant = case['python'] if case['python'] is not None else want
+            slog.drain()
+            cpath = os.path.join(tmp, 'policyd-spf.conf')   # the same path for both: it is logged
             prc, pyrep, pyerr = policylib.run_spawn([PYSERVER], conf, case['requests'],
-                                                    timeout=case['timeout'], env=pyenv)
+                                                    timeout=case['timeout'], env=pyenv, path=cpath)
+            pylog = slog.drain()
             tap.is_(pyrep, pywant, 'python: %s%s' % (name, ' (differs on purpose: %s)' % case['why']
                                                       if case['why'] else ''),
                     pyerr[-600:] if pyrep != pywant else None)
@@ -85,7 +138,10 @@ def inside():
                 continue
             # ours reads the same resolv.conf; DNS_Servers is not needed
             orc, orep, oerr = policylib.run_spawn(ours, conf, case['requests'],
-                                                  timeout=case['timeout'] * timeout_mult)
+                                                  timeout=case['timeout'] * timeout_mult, path=cpath)
+            olog = slog.drain()
+            if not case['why'] and not case.get('logs_differ'):
+                tap.is_(olog, pylog, 'ours == python: log lines of %s' % name)
             if case['why']:
                 tap.is_(orep, want, 'ours: %s (intended difference)' % name, oerr[-600:])
             else:

@@ -38,6 +38,15 @@ r = testlib.run([bin_, bad], timeout=10)
 tap.is_(r.returncode, 1, 'start with a broken config: exit 1')
 tap.ok('%s:2' % bad in r.stderr, 'start with a broken config: file and line on stderr',
        diag=r.stderr)
+r = testlib.run([bin_, '--listen', 'inet:127.0.0.1:1', '--dns-server', 'not-an-address', good],
+                timeout=10)
+tap.ok(r.returncode == 1 and 'not-an-address' in r.stderr, 'bad --dns-server: exit 1 at start',
+       diag=r.stderr)
+r = testlib.run([bin_, '--check-config', '--dns-server', 'not-an-address', good])
+tap.ok(r.returncode == 1 and '--dns-server:' in r.stdout, '--check-config: bad --dns-server',
+       diag=r.stdout)
+r = testlib.run([bin_, good, '--check-config'])
+tap.is_(r.returncode, 0, 'options after the config file are taken too')
 for p in (good, bad):
     os.unlink(p)
 os.rmdir(tmp)

@@ -10,6 +10,37 @@ IDLE = 2
 srv = proto.Server('tcp', conf='Idle_Timeout = %d\n' % IDLE)
 proto.scenarios_one_connection(tap, srv.connect, 'tcp')
 proto.scenarios_daemon(tap, srv, 'tcp', IDLE)
+# random bytes (NULs, CRs, invalid UTF-8, long and blank lines): every
+# connection ends with well-formed replies only, and the server lives on
+import random, re
+rnd = random.Random(5321)
+pieces = [b'\n', b'\n\n', b'=', b'\r', b'\x00', b'\xff', b'\xc3', b'client_address=',
+          b'127.0.0.1', b'helo_name=', b'sender=', b'a@b', b' ', b'x' * 3000, b'\xe2\x80\xa8']
+shape = re.compile(rb'\A(action=[^\n]+\n\n)*\Z')
+bad = []
+for k in range(60):
+    data = b''.join(rnd.choice(pieces) for _ in range(rnd.randint(1, 80)))
+    c = srv.connect()
+    try:
+        c.send(data)
+        c.shutdown_write()
+    except OSError:
+        pass
+    out = b''
+    while True:
+        d = c._fill(10)
+        if not d:
+            break
+        out += d
+    c.close()
+    if not shape.match(out) or out.count(b'\n\n') > data.count(b'\n'):
+        bad.append((data[:80], out[:200]))
+tap.ok(not bad, 'tcp: 60 connections of random bytes: only well-formed replies', diag=bad[:3])
+c = srv.connect()
+c.send(proto.request(4242))
+tap.is_(c.reply(), proto.reply(4242), 'tcp: server fine after the random input')
+c.close()
+
 logs = srv.log_text()
 tap.ok('bad request: line too long' in logs, 'tcp: oversized line logged',
        diag=logs[-1500:])

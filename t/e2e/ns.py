@@ -49,6 +49,17 @@ def enter(script, argv):
     subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
     child = os.fork()
     if child == 0:
+        # SIGTERM/SIGHUP (a harness giving up) unwind through the test's
+        # finally blocks, so it stops what it started in order.
+        def leave(sig, _frame):
+            # Once only: the signal may come twice (to the process group
+            # and forwarded by PID 1), and must not cut the clean-up short.
+            for other in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+                signal.signal(other, signal.SIG_IGN)
+            raise SystemExit(128 + sig)
+        signal.signal(signal.SIGTERM, leave)
+        signal.signal(signal.SIGHUP, leave)
+        signal.signal(signal.SIGINT, leave)
         return
     _reap_until(child)
 

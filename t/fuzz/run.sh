@@ -10,7 +10,7 @@
 #   CLANG=clang          the compiler
 #
 # A target named fuzz_X reads its seeds from t/fuzz/corpus/fuzz_X/ (and
-# t/fuzz/corpus/X/, t/fuzz/regress/fuzz_X/, if present) and never writes
+# t/fuzz/corpus/X/, t/fuzz/regress/fuzz_X/ or X/, if present) and never writes
 # there: new inputs go to build-fuzz/corpus/fuzz_X/.  A dictionary
 # t/fuzz/fuzz_X.dict is used when present.  Crashes, leaks and timeouts
 # are kept as t/fuzz/crashes/fuzz_X-<kind>-<sha1>; once fixed, move the
@@ -84,7 +84,7 @@ for t in $targets; do
 	mkdir -p "$work"
 	seeds=""
 	short=${t#fuzz_}
-	for d in "t/fuzz/corpus/$t" "t/fuzz/corpus/$short" "t/fuzz/regress/$t"; do
+	for d in "t/fuzz/corpus/$t" "t/fuzz/corpus/$short" "t/fuzz/regress/$t" "t/fuzz/regress/$short"; do
 		[ -d "$d" ] && seeds="$seeds $d"
 	done
 	par=""

@@ -79,9 +79,11 @@ def replies(raw):
     return [blk for blk in text.split('\n\n') if blk]
 
 
-def run_spawn(argv, conf_text, requests, timeout=60, env=None):
-    d = tempfile.mkdtemp(prefix='pspf-pol.')
-    path = os.path.join(d, 'policyd-spf.conf')
+def run_spawn(argv, conf_text, requests, timeout=60, env=None, path=None):
+    d = None
+    if path is None:
+        d = tempfile.mkdtemp(prefix='pspf-pol.')
+        path = os.path.join(d, 'policyd-spf.conf')
     with open(path, 'w') as f:
         f.write(conf_text)
     try:
@@ -92,7 +94,8 @@ def run_spawn(argv, conf_text, requests, timeout=60, env=None):
         return None, replies(e.stdout or b''), 'timed out'
     finally:
         os.unlink(path)
-        os.rmdir(d)
+        if d:
+            os.rmdir(d)
 
 
 def detail(ident, ip, helo, env, rcv='example.net'):
@@ -121,9 +124,9 @@ TEMPR = 'SPF Temporary Error: DNS Timeout'
 BASE = 'debugLevel = 1\nLookup_Time = 2\nWhitelist_Lookup_Time = 2\n'
 
 
-def C(name, conf, requests, want, python=None, why=None, timeout=60):
+def C(name, conf, requests, want, python=None, why=None, timeout=60, logs_differ=False):
     return {'name': name, 'conf': BASE + conf, 'requests': requests, 'want': want,
-            'python': python, 'why': why, 'timeout': timeout}
+            'python': python, 'why': why, 'timeout': timeout, 'logs_differ': logs_differ}
 
 
 def mf(res, sender, helo='unknown.example.net', ip=BAD, rcv='example.net'):
@@ -339,6 +342,29 @@ def cases():
                   req(client_address=GOOD, sender='alice@pass.example.com')],
                  [mf('Pass', 'alice@pass.example.com', ip=GOOD)] * 2))
 
+    # --- log lines at debugLevel 2 (compared with the Python server's) ---
+    out.append(C('debugLevel 2: HELO and MAIL FROM results', 'debugLevel = 2\n',
+                 [req(helo_name='softhelo.example.com', sender='alice@none.example.com', queue_id='4XyZ'),
+                  req(client_address=GOOD, helo_name='passhelo.example.com', sender="o'brien@pass.example.com"),
+                  req(helo_name='badhelo.example.com', queue_id=None),
+                  req(sender='alice@exp.example.com'),
+                  req(sender=''),
+                  req(client_address=None), req(sender='', helo_name='')],
+                 [hh('Softfail', SOFTR, 'softhelo.example.com', 'alice@none.example.com'),
+                  mf('Pass', "o'brien@pass.example.com", 'passhelo.example.com', GOOD),
+                  rej(FAILR, 'helo', 'badhelo.example.com'),
+                  rej("198.51.100.7 is not one of exp.example.com's designated mail servers.", 'mfrom',
+                      'alice@exp.example.com'),
+                  hh('None', 'no SPF record', 'unknown.example.net', '<>'),
+                  'action=dunno', 'action=dunno']))
+    out.append(C('debugLevel 2: Reject_Not_Pass_Domains and errors', 'debugLevel = 2\nReject_Not_Pass_Domains = softfail.example.com\nPermError_reject = True\n',
+                 [req(sender='alice@softfail.example.com'), req(sender='alice@permerror.example.com')],
+                 [rej('Receiver policy for SPF Softfail', 'mfrom', 'alice@softfail.example.com'),
+                  rej(PERMR, 'mfrom', 'alice@permerror.example.com', code='550 5.7.24')]))
+    out.append(C('debugLevel 0: only errors', 'debugLevel = 0\nWhitelist = 10.0.0.0/8,bogus\n',
+                 [req()], [rej(FAILR, 'mfrom', 'alice@fail.example.com')]))
+    out.append(C('debugLevel -1: silent', 'debugLevel = -1\n', [req()], [rej(FAILR, 'mfrom', 'alice@fail.example.com')]))
+
     # --- odd requests ---
     out.append(C('no client_address', '', [req(client_address=None)], ['action=dunno']))
     out.append(C('no sender and no helo', '', [req(sender='', helo_name='')], ['action=dunno']))
@@ -355,7 +381,8 @@ def cases():
                  why='Envelope_From_Escape = Yes (OpenDMARC)'))
     out.append(C('SRS sender, Envelope_From_Escape = No', 'Envelope_From_Escape = No\n',
                  [req(client_address=GOOD, sender='bounces+1-user=example.org@mail.forwarder.example')],
-                 [mf('Pass', 'bounces+1-user=example.org@mail.forwarder.example', ip=GOOD)]))
+                 [mf('Pass', 'bounces+1-user=example.org@mail.forwarder.example', ip=GOOD)],
+                 logs_differ=True))   # Python logs our key as unknown
     # crash cases of the Python server (§9.1): safe outcomes here
     out.append(C('client_address unknown', '', [req(client_address='unknown')], ['action=dunno'],
                  python=[], why='Python crashes'))

@@ -62,16 +62,28 @@ def load(path):
     return out
 
 
-def run_suite(path, check, workers=4, dnsd_args=None):
+def run_suite(path, check, workers=3, scenarios_at_once=3, dnsd_args=None):
     """Run check(test, dnsd) -> outcome for every test of the suite file,
-    each scenario with its own dnsd, tests of a scenario in parallel.
-    Yields (test, outcome) in suite order."""
-    for idx, desc, tests in load(path):
-        with testlib.Dnsd(suite=path, scenario=idx, **(dnsd_args or {})) as dns:
+    each scenario with its own dnsd, tests of a scenario in parallel and
+    several scenarios at once (the checks mostly wait: on process start,
+    on DNS, on TIMEOUT silences).  Yields (test, outcome) in suite order,
+    each scenario as soon as it and those before it are done.
+    dnsd_args with a fixed 'port' forces one scenario at a time."""
+    scenarios = load(path)
+    dnsd_args = dict(dnsd_args or {})
+    if dnsd_args.get('port'):
+        scenarios_at_once = 1
+
+    def one(item):
+        idx, _desc, tests = item
+        with testlib.Dnsd(suite=path, scenario=idx, **dnsd_args) as dns:
             with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
-                futs = [ex.submit(check, t, dns) for t in tests]
-                for t, fu in zip(tests, futs):
-                    yield t, fu.result()
+                return list(zip(tests, ex.map(lambda t: check(t, dns), tests)))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=scenarios_at_once) as ex:
+        for results in ex.map(one, scenarios):
+            for pair in results:
+                yield pair
 
 
 class Outcome:

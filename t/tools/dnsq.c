@@ -3,7 +3,7 @@
  * does, and print every answer; the DNS tests (t/dns.t) read its output.
  *
  *   dnsq [-s host[:port]]... [-t timeout_ms] [-r tries] [-c cache_bytes]
- *        [-x] QUERY... [--sleep=MS QUERY...]...
+ *        [-m max_inflight] [-x] QUERY... [--sleep=MS QUERY...]...
  *
  * QUERY is TYPE:name (TYPE one of A AAAA TXT MX PTR CNAME NS or a number),
  * or cancel:TYPE:name to start a lookup and cancel it at once.  The queries
@@ -16,6 +16,7 @@
  *   #I   A 192.0.2.1 ttl=N
  *   #I   TXT strings=N first=N len=N "text"
  * and at the end: stats sent=N hits=N shared=N entries=N bytes=N maxbytes=N
+ *   maxinflight=N (the most wire queries seen out at once)
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ static struct q qs[MAXQ];
 static int round_lo, round_hi, outstanding;
 static bool cancel_others;
 static size_t max_bytes_seen;
+static unsigned long max_inflight_seen;
 
 static const struct { const char *name; int type; } types[] = {
 	{ "A", DNS_T_A }, { "AAAA", DNS_T_AAAA }, { "TXT", DNS_T_TXT }, { "MX", DNS_T_MX },
@@ -114,6 +116,9 @@ static void on_answer(void *arg, const struct dns_answer *a)
 	dns_get_stats(ctx, &st);
 	if (st.cache_bytes > max_bytes_seen)
 		max_bytes_seen = st.cache_bytes;
+	/* An answer off the wire: its own slot was just freed. */
+	if (!a->from_cache && a->status != DNS_S_ERROR && st.in_flight + 1 > max_inflight_seen)
+		max_inflight_seen = st.in_flight + 1;
 	if (cancel_others) {
 		cancel_others = false;
 		for (int i = round_lo; i < round_hi; i++) {
@@ -133,7 +138,7 @@ static void on_answer(void *arg, const struct dns_answer *a)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: dnsq [-s server]... [-t ms] [-r tries] [-c bytes] [-x] "
+	fprintf(stderr, "usage: dnsq [-s server]... [-t ms] [-r tries] [-c bytes] [-m max] [-x] "
 		"TYPE:name... [--sleep=MS TYPE:name...]...\n");
 	return 2;
 }
@@ -145,7 +150,7 @@ int main(int argc, char **argv)
 	struct dns_opts o = { 0 };
 	char err[256];
 
-	while ((opt = getopt(argc, argv, "+s:t:r:c:x")) != -1) {
+	while ((opt = getopt(argc, argv, "+s:t:r:c:m:x")) != -1) {
 		switch (opt) {
 		case 's':
 			if (nserv == 16)
@@ -155,6 +160,7 @@ int main(int argc, char **argv)
 		case 't': o.timeout_ms = atoi(optarg); break;
 		case 'r': o.tries = atoi(optarg); break;
 		case 'c': o.cache_bytes = (size_t)strtoull(optarg, NULL, 10); break;
+		case 'm': o.max_inflight = atoi(optarg); break;
 		case 'x': cancel_others = true; break;
 		default: return usage();
 		}
@@ -221,9 +227,9 @@ int main(int argc, char **argv)
 out:;
 	struct dns_stats st;
 	dns_get_stats(ctx, &st);
-	printf("stats sent=%lu hits=%lu shared=%lu entries=%lu bytes=%zu maxbytes=%zu\n",
-	       st.queries_sent, st.cache_hits, st.shared, st.cache_entries, st.cache_bytes,
-	       max_bytes_seen);
+	printf("stats sent=%lu hits=%lu shared=%lu entries=%lu bytes=%zu maxbytes=%zu "
+	       "maxinflight=%lu\n", st.queries_sent, st.cache_hits, st.shared, st.cache_entries,
+	       st.cache_bytes, max_bytes_seen, max_inflight_seen);
 	loop_dns_detach(ld);
 	dns_ctx_free(ctx);
 	event_base_free(base);

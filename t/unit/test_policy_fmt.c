@@ -94,6 +94,17 @@ static void t_decide(const struct in *in, const char *want, const char *name)
 	free(got);
 }
 
+static int starts(const struct in *in, const char *prefix)
+{
+	char *got = decide(in, NULL);
+	int r = got && strncmp(got, prefix, strlen(prefix)) == 0;
+
+	if (!r)
+		printf("# got: '%s'\n", got ? got : "(null)");
+	free(got);
+	return r;
+}
+
 /* the action word of a decision: reject, defer, prepend, dunno, ... */
 static const char *verb(const char *a)
 {
@@ -309,9 +320,9 @@ int main(void)
 	/* No_Mail */
 	struct in nm = { .ip = "198.51.100.7", .helo = "mx.example.org", .sender = "alice@fail.example.com",
 			 .hr = SPF_NONE, .mr = SPF_FAIL, .mtxt = "v=spf1 -all", .conf = "debugLevel = -1\nNo_Mail = True\n" };
-	ok(!strncmp(decide(&nm, NULL), "550 5.7.23", 10), "No_Mail: v=spf1 -all rejects");
+	ok(starts(&nm, "550 5.7.23"), "No_Mail: v=spf1 -all rejects");
 	nm.mtxt = "v=spf1 ip4:192.0.2.0/24 -all";
-	ok(!strncmp(decide(&nm, NULL), "prepend Received-SPF: Fail (mailfrom)", 37), "No_Mail: other record prepends");
+	ok(starts(&nm, "prepend Received-SPF: Fail (mailfrom)"), "No_Mail: other record prepends");
 
 	/* pass restriction corner: only HELO_pass_restriction, both pass */
 	struct in pr = { .ip = "192.0.2.10", .helo = "mx.example.org", .sender = "a@pass.example", .hr = SPF_PASS,
@@ -320,14 +331,14 @@ int main(void)
 	pr.conf = "debugLevel = -1\nMail_From_pass_restriction = mf_pass\n";
 	t_decide(&pr, "mf_pass", "Mail_From_pass_restriction");
 	pr.hr = SPF_FAIL;
-	ok(!strncmp(decide(&pr, NULL), "550 5.7.23", 10), "Mail_From_pass_restriction does not beat a HELO reject");
+	ok(starts(&pr, "550 5.7.23"), "Mail_From_pass_restriction does not beat a HELO reject");
 
 	/* TestOnly, Prospective, Header_Type None, AR */
 	in = (struct in){ .ip = "198.51.100.7", .helo = "mx.example.org", .sender = "alice@fail.example.com",
 			  .hr = SPF_NONE, .mr = SPF_FAIL, .conf = "debugLevel = -1\nTestOnly = 0\n" };
 	t_decide(&in, "dunno", "TestOnly = 0: reject becomes dunno");
 	in.conf = "debugLevel = -1\nProspective = 192.0.2.1\n";
-	ok(!strncmp(decide(&in, NULL), "550 5.7.23", 10), "Prospective: rejects still happen");
+	ok(starts(&in, "550 5.7.23"), "Prospective: rejects still happen");
 	in.mr = SPF_PASS;
 	t_decide(&in, "dunno", "Prospective: prepend becomes dunno");
 	in.conf = "debugLevel = -1\nHeader_Type = None\n";
@@ -336,7 +347,7 @@ int main(void)
 	t_decide(&in, "prepend Authentication-Results: mx.example.net; spf=pass (sender SPF authorized) smtp.mailfrom=fail.example.com (client-ip=198.51.100.7; helo=mx.example.org; envelope-from=alice@fail.example.com; receiver=example.net)",
 		 "Header_Type = AR");
 	in.conf = "debugLevel = -1\nHeader_Type = ar\n";
-	ok(!strncmp(decide(&in, NULL), "prepend Received-SPF:", 21), "Header_Type = ar gives Received-SPF (case-sensitive)");
+	ok(starts(&in, "prepend Received-SPF:"), "Header_Type = ar gives Received-SPF (case-sensitive)");
 
 	/* SRS sender in the header */
 	in.conf = NULL;

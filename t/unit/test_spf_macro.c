@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spf_eval.h"
 #include "spf_macro.h"
 #include "tap.h"
 
@@ -130,5 +131,19 @@ int main(void)
 	ok(!spf_name_queryable(""), "empty name");
 	ok(!spf_name_queryable("A123456789012345678901234567890123456789012345678901234567890123.example.com"),
 	   "64-octet label");
+	/* names as pydns sends them: IDNA for non-ASCII labels */
+	static const char *const idna[][2] = {
+		{ "b\xc3\xbc" "cher.example", "xn--bcher-kva.example" },
+		{ "m\xc3\xbc" "nchen-\xc3\xbc.example", "xn--mnchen--n2ag.example" },
+		{ "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.jp", "xn--wgv71a119e.jp" },
+		{ "a\xc3\xbc.Example.COM", "xn--a-eha.Example.COM" },
+		{ "plain.example.com", "plain.example.com" },
+		{ "bad\xff.example", "bad\xff.example" },
+	};
+	for (size_t k = 0; k < sizeof(idna) / sizeof(idna[0]); k++) {
+		char *n = spf_idna_name(idna[k][0]);
+		is_str(n, idna[k][1], idna[k][1]);
+		free(n);
+	}
 	return tap_done();
 }
