@@ -214,13 +214,17 @@ zone:
         return out
 
     def knot_queries(self):
+        """Queries Knot has answered so far: total and over TCP."""
         out = subprocess.run(['knotc', '-s', self.knotsock, 'stats'],
                              capture_output=True, text=True).stdout
-        n = 0
+        n = tcp = 0
         for line in out.splitlines():
             if line.startswith('mod-stats.request-protocol['):
-                n += int(line.split('=')[1])
-        return n
+                v = int(line.split('=')[1])
+                n += v
+                if '[tcp' in line:
+                    tcp += v
+        return n, tcp
 
     # --- servers -------------------------------------------------------------
     def our_conf(self, delay):
@@ -314,7 +318,9 @@ zone:
                 except ValueError:
                     r[k] = v
         sent = r.get('sent', 0)
+        (q0, t0), (q1, t1) = q0, q1
         r['dns_queries'] = q1 - q0
+        r['dns_tcp_queries'] = t1 - t0
         r['udp_drops'] = u1 - u0
         r['dns_q_per_req'] = (q1 - q0) / sent if sent else 0
         if lg.stderr.strip():
@@ -329,13 +335,13 @@ zone:
             r['valid'] = r.get('errors', 1) == 0 and r.get('requests', 0) > 0
         self.log('%-9s %-11s +%2dms c=%-5d %8.1f req/s  p50 %7.2f  p99 %8.2f ms  '
                  'cpu %.3f ms/req  rss %6.1f MB  dnsq/req %.2f  mismatches %d  %s  '
-                 '[wall %.1f+%.1f+%.1f s, udp drops %d]' % (
+                 '[wall %.1f+%.1f+%.1f s, udp drops %d, tcp queries %d]' % (
                      phase, server, delay, conns, r.get('rps', 0), r.get('p50_ms', 0),
                      r.get('p99_ms', 0), r.get('cpu_ms_per_req', 0),
                      r.get('peak_rss_kb', 0) / 1024.0, r['dns_q_per_req'],
                      r.get('mismatches', -1) + r.get('warmup_mismatches', 0),
                      'ok' if r['valid'] else 'INVALID', r['wall_start'], r['wall_loadgen'],
-                     r['wall_stop'], r['udp_drops']))
+                     r['wall_stop'], r['udp_drops'], r['dns_tcp_queries']))
         for line in r.get('stderr', [])[:5]:
             self.log('    ' + line)
         return r
