@@ -352,9 +352,10 @@ zone:
         servers = ['null', 'python'] + (['policyd-spf'] if self.a.ours else [])
         cells = []
         if q:
-            cells += [(0, 'null', 8, 2), (0, 'python', 8, 5), (0, 'policyd-spf', 8, 5),
-                      (20, 'python', 64, 8), (20, 'policyd-spf', 64, 5),
-                      (20, 'policyd-spf', 1000, 5)]
+            cells += [(0, 'null', 8, 2), (0, 'python', 8, 5), (0, 'policyd-spf', 8, 4),
+                      (20, 'python', 16, 6), (20, 'policyd-spf', 16, 4),
+                      (20, 'policyd-spf', 64, 4),
+                      (20, 'policyd-spf', 1000, 4)]
         else:
             for delay in (0, 20):
                 for c in (1, 8, 64):
