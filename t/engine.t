@@ -118,6 +118,11 @@ with testlib.Dnsd(zone=ZONE) as dns:
             'third void lookup exceeds the default limit')
     r = one(dns, '192.0.2.3', 'joe@voids.example.com', '--void-limit', '3')
     tap.is_(r['result'], 'fail', 'Void_Limit 3 allows three')
+    r = one(dns, '192.0.2.80', 'joe@example.com', '--void-limit', '-1')
+    tap.is_((r['result'], r['problem']), ('permerror', 'Void lookup limit of -1 exceeded'),
+            'a negative Void_Limit makes the first void lookup a permerror (as pyspf)')
+    r = one(dns, '10.1.2.3', 'joe@example.com', '--void-limit', '-1')
+    tap.is_(r['result'], 'pass', 'a negative Void_Limit without a void lookup is no error')
 
     r = one(dns, '192.0.2.3', 'joe@notxt.example.com', '--void-limit', '0')
     tap.is_((r['result'], r['problem']), ('permerror', 'Void lookup limit of 0 exceeded'),
