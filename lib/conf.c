@@ -103,6 +103,7 @@ static const struct key keys[] = {
 	{ "DNS_Cache_Size", K_OURS, 0, false, false },
 	{ "Envelope_From_Escape", K_OURS, 0, false, false },
 	{ "NAT_Warning_Interval", K_OURS, 0, false, false },
+	{ "SERVFAIL_Is_Temperror", K_OURS, 0, false, false },
 };
 
 static const struct key *key_find(const char *name)
@@ -425,6 +426,13 @@ static void set_ours(struct rd *r, unsigned ln, const char *name, const char *v)
 			c->srs_escape = false;
 		else
 			rd_problem(r, true, ln, "Envelope_From_Escape: must be Yes or No: '%s'", v);
+	} else if (strcmp(name, "SERVFAIL_Is_Temperror") == 0) {
+		if (strcmp(v, "Yes") == 0)
+			c->servfail_temperror = true;
+		else if (strcmp(v, "No") == 0)
+			c->servfail_temperror = false;
+		else
+			rd_problem(r, true, ln, "SERVFAIL_Is_Temperror: must be Yes or No: '%s'", v);
 	} else if (strcmp(name, "DNS_Cache_Size") == 0) {
 		if (!parse_nonneg(v, &x))
 			rd_problem(r, true, ln, "DNS_Cache_Size: not a byte count: '%s'", v);

@@ -95,6 +95,7 @@ struct conf {
 	int nat_warning_minutes;        /* NAT_Warning_Interval (min), 0 = off; default 60 */
 	int dns_timeout_ms;             /* DNS_Timeout (ms per try), 0 = dns default */
 	int dns_tries;                  /* DNS_Tries, 0 = dns default */
+	bool servfail_temperror;        /* SERVFAIL_Is_Temperror = Yes|No (default No: as pydns, no record) */
 };
 
 /*

@@ -343,6 +343,8 @@ static void start_spf(struct policy_check *c, struct op *o, const char *sender, 
 	req.helo = helo;
 	req.domain = domain;
 	req.void_limit = c->r.py->void_limit;
+	/* pydns over UDP reads SERVFAIL as an empty answer: None, or a void lookup */
+	req.servfail_void = !c->conf->servfail_temperror;
 	req.timeout_ms = timeout_ms;
 	sc = spf_check_start(c->dns, &req, spf_done, o);
 	if (!o->done)

@@ -28,6 +28,7 @@ ZONE = {
     'txtonly.example.com': [{'TXT': 'hello world'}],
     'permerror.example.com': [{'TXT': 'v=spf1 moo'}],
     'temperror.example.com': ['TIMEOUT'],
+    'servfail.example.com': ['SERVFAIL'],
     'exp.example.com': [{'TXT': 'v=spf1 -all exp=explain.exp.example.com'}],
     'explain.exp.example.com': [{'TXT': '%{i} is not one of %{d}\'s designated mail servers.'}],
     'nomail.example.com': [{'TXT': 'v=spf1 -all'}],
@@ -349,6 +350,12 @@ def cases():
     out.append(C('Void_Limit = 0: no record at all is Permerror', 'Void_Limit = 0\nHELO_reject = No_Check\n',
                  [req(sender='alice@none.example.com'), req(sender='alice@txtonly.example.com')],
                  [mf('Permerror', 'alice@none.example.com'), mf('None', 'alice@txtonly.example.com')]))
+    out.append(C('SERVFAIL is no record (pydns over UDP)', 'TempError_Defer = True\n',
+                 [req(sender='alice@servfail.example.com')], [mf('None', 'alice@servfail.example.com')]))
+    out.append(C('SERVFAIL_Is_Temperror = Yes', 'TempError_Defer = True\nSERVFAIL_Is_Temperror = Yes\n',
+                 [req(sender='alice@servfail.example.com')],
+                 ['action=defer_if_permit 4.7.24 Message deferred due to: SPF Temporary Error: DNS Error: SERVFAIL  RCODE: 2. Please see ' + url('mfrom', 'alice@servfail.example.com')],
+                 python=[mf('None', 'alice@servfail.example.com')], why='SERVFAIL_Is_Temperror = Yes'))
     out.append(C('Lookup_Time negative: Temperror', 'Lookup_Time = -1\n', [req()],
                  [mf('Temperror', 'alice@fail.example.com')], python=None))
     out.append(C('defaultSeedOnly, unknown keys, our keys are harmless',
