@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -341,6 +342,30 @@ check_config(const struct cli *cli)
 	return fatal == 0 && problems == 0 ? 0 : 1;
 }
 
+/*
+ * The usual soft limit of 1024 descriptors is below Max_Connections plus
+ * listeners and DNS sockets: raise it to the hard limit (no privilege
+ * needed) and say so when the connection cap still does not fit.
+ */
+static void
+raise_fd_limit(const struct conf *c)
+{
+	struct rlimit rl;
+	long need = (long)(c->max_connections > 0 ? c->max_connections : 1024) + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < need)
+		log_warn("open file limit %ld is below Max_Connections + 64 (%ld): "
+			 "connections beyond it are refused until others close",
+			 (long)rl.rlim_cur, need);
+}
+
 static int
 worker_count(int n)
 {
@@ -425,6 +450,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	raise_fd_limit(c);
 	memset(&ls, 0, sizeof(ls));
 	memset(&uo, 0, sizeof(uo));
 	uo.mode = c->socket_mode;

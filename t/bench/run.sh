@@ -44,6 +44,8 @@ fi
 
 tmp=$(mktemp -d /tmp/pspf-bench.XXXXXX)
 trap '[ -n "${BENCH_KEEP:-}" ] || rm -rf "$tmp"' EXIT
+# dash runs the EXIT trap only on exit, not when a signal ends it
+trap 'exit 130' INT TERM HUP
 quick=""
 [ "${BENCH_QUICK:-0}" = 1 ] && quick="--quick"
 rc=0
