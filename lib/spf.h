@@ -43,8 +43,9 @@ struct spf_request {
 	long timeout_ms;       /* whole-check deadline; 0 = none; < 0 = temperror at once */
 	const char *default_exp; /* explanation for fail without usable exp=; NULL = none
 				  * (macros are expanded, %{p} as "unknown") */
-	bool servfail_void;    /* SERVFAIL counts as an empty answer (pydns over UDP)
-				* instead of temperror */
+	bool servfail_void;    /* SERVFAIL counts as an empty answer, as pydns over UDP
+				* makes it (Python server: None), instead of temperror
+				* "DNS Error: SERVFAIL  RCODE: 2" */
 	spf_trace_fn *trace;   /* NULL = no trace */
 	void *trace_arg;
 };
@@ -52,10 +53,12 @@ struct spf_request {
 struct spf_response {
 	enum spf_result result;
 	/* For fail (and softfail, as pyspf does): the expanded exp= text of the
-	 * top-level record, or NULL when there is none or it was unusable. */
+	 * top-level record (after redirects); when there is none or it was
+	 * unusable, the expanded default_exp; NULL when neither. */
 	const char *explanation;
 	/* For permerror/temperror: pyspf's message, e.g. "Unknown mechanism found: moo",
-	 * "Too many DNS lookups", "DNS Timeout".  NULL otherwise. */
+	 * "Too many DNS lookups", "DNS Timeout", "Void lookup limit of 2 exceeded".
+	 * NULL otherwise.  Control characters are replaced by '?'. */
 	const char *problem;
 	const char *mechanism;  /* top-level term that decided, NULL if none matched / error */
 	bool exp_from_record;   /* explanation came from exp=, not default_exp */
@@ -73,10 +76,12 @@ typedef void spf_done_fn(void *arg, const struct spf_response *res);
 
 /*
  * Returns the running check, or NULL when it finished (or failed to start)
- * before returning: done was called already in that case.
+ * before returning: done was called already in that case.  The request's
+ * strings are copied.  Any number of checks may share one dns_ctx.
  */
 struct spf_check *spf_check_start(struct dns_ctx *dns, const struct spf_request *req,
 				  spf_done_fn *done, void *arg);
+/* Stops a running check (its done is never called); not from within its done. */
 void spf_check_cancel(struct spf_check *c);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -257,6 +258,34 @@ dns_setup(struct srv *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * epoll(7) refuses regular files, so `policyd-spf < requests > replies`
+ * (which works with the Python server) would stall; poll(2) takes them.
+ */
+static bool
+is_regular(int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static struct event_base *
+base_new(int in_fd, int out_fd)
+{
+	struct event_config *cfg;
+	struct event_base *base;
+
+	if (!is_regular(in_fd) && !is_regular(out_fd))
+		return event_base_new();
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	event_config_avoid_method(cfg, "epoll");
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 int
 server_run(const struct server_opts *opts, struct conf *conf, struct listen_set *ls,
 	   int in_fd, int out_fd)
@@ -270,7 +299,7 @@ server_run(const struct server_opts *opts, struct conf *conf, struct listen_set 
 	s->conf = conf_ref(conf);
 	s->ls = ls;
 	s->spawn = in_fd >= 0;
-	s->base = event_base_new();
+	s->base = base_new(in_fd, out_fd);
 	if (s->base == NULL) {
 		log_err("cannot create the event loop");
 		goto out;
