@@ -289,8 +289,8 @@ def gen_config(rng, zone):
         'TestOnly': ['0', '1', '00', '-0', '2', '0_0'],
         'HELO_reject': pol,
         'Mail_From_reject': pol,
-        'PermError_reject': ['True', 'False', 'true', 'TRUE', '1', 'yes', ''],
-        'TempError_Defer': ['True', 'False', 'true', '1', ''],
+        'PermError_reject': ['True', 'True', 'True', 'False', 'true', 'TRUE', '1', 'yes', ''],
+        'TempError_Defer': ['True', 'True', 'True', 'False', 'true', '1', ''],
         'Header_Type': ['SPF', 'AR', 'None', 'none', 'ar', 'spf', 'AR-ish', 'xAR', 'SPF,AR', '', 'Received-SPF'],
         'Hide_Receiver': ['No', 'Yes', 'no', 'NO', '', 'True'],
         'Authserv_Id': ['HOSTNAME', 'MX.Example.NET', 'mx', '', 'hostname', 'Mail Server', 'a"b', 'M\u00dc.example'],
@@ -313,7 +313,7 @@ def gen_config(rng, zone):
         'Envelope_From_Escape': ['No', 'Yes'],
     }
     probs = {'Mock': 0.02, 'QueueID': 0.05, 'defaultSeedOnly': 0.05, 'Envelope_From_Escape': 0.15,
-             'Prospective': 0.08, 'TestOnly': 0.2, 'Lookup_Time': 0.3, 'HELO_reject': 0.5,
+             'Prospective': 0.08, 'TestOnly': 0.1, 'TempError_Defer': 0.35, 'PermError_reject': 0.35, 'Lookup_Time': 0.3, 'HELO_reject': 0.5,
              'Mail_From_reject': 0.5}
     vals = {}
     lines = []
@@ -614,6 +614,9 @@ KNOWN_BUGS = [
     ('F6 Authserv_Id lower-casing is ASCII-only',
      lambda case, i, py, ours, sent: any(ord(ch) > 127 for ch in case.vals.get('Authserv_Id', ''))
      and py.startswith('action=prepend Authentication-Results:')),
+    ('F7 absent sender with Mail_From_reject = No_Check: Python writes envelope-from=None',
+     lambda case, i, py, ours, sent: 'sender' not in sent and 'envelope-from=None' in py
+     and ours == py.replace('envelope-from=None', 'envelope-from=<>')),
     ('F2 negative Void_Limit treated as the default 2',
      lambda case, i, py, ours, sent: case.vals.get('Void_Limit', '').startswith('-')),
 ]
@@ -697,6 +700,20 @@ def run_case(case, ours_argv, timeout_mult=1):
 
 def s_inst(s):
     return s.get('instance') or None
+
+
+def shape(rep):
+    """A short class of a reply, for the coverage summary."""
+    m = re.match(r'action=prepend (Received-SPF: \w+ \((mailfrom)?|Authentication-Results: [^;]*; (spf=\w+|none)|X-Comment)', rep)
+    if m:
+        t = m.group(1)
+        if t.startswith('Received-SPF'):
+            return 'RS ' + t.split()[1] + (' mfrom' if m.group(2) else ' helo')
+        return 'AR ' + (m.group(3) or '') if t.startswith('Auth') else 'X-Comment'
+    m = re.match(r'action=(550|defer_if_permit)( [0-9.]+)? .*Why\?s=(\w+)', rep)
+    if m:
+        return '%s%s %s' % (m.group(1), m.group(2) or '', m.group(3))
+    return rep[:30]
 
 
 def parse_seeds(spec):
