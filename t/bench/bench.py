@@ -142,6 +142,7 @@ log:
     any: warning
 mod-stats:
   - id: default
+    edns-presence: on
 template:
   - id: default
     storage: {d}
@@ -217,14 +218,16 @@ zone:
         """Queries Knot has answered so far: total and over TCP."""
         out = subprocess.run(['knotc', '-s', self.knotsock, 'stats'],
                              capture_output=True, text=True).stdout
-        n = tcp = 0
+        n = tcp = edns = 0
         for line in out.splitlines():
             if line.startswith('mod-stats.request-protocol['):
                 v = int(line.split('=')[1])
                 n += v
                 if '[tcp' in line:
                     tcp += v
-        return n, tcp
+            elif line.startswith('mod-stats.edns-presence[request]'):
+                edns += int(line.split('=')[1])
+        return n, tcp, edns
 
     # --- servers -------------------------------------------------------------
     def our_conf(self, delay):
@@ -318,9 +321,10 @@ zone:
                 except ValueError:
                     r[k] = v
         sent = r.get('sent', 0)
-        (q0, t0), (q1, t1) = q0, q1
+        (q0, t0, e0), (q1, t1, e1) = q0, q1
         r['dns_queries'] = q1 - q0
         r['dns_tcp_queries'] = t1 - t0
+        r['dns_edns_queries'] = e1 - e0
         r['udp_drops'] = u1 - u0
         r['dns_q_per_req'] = (q1 - q0) / sent if sent else 0
         if lg.stderr.strip():
@@ -335,13 +339,14 @@ zone:
             r['valid'] = r.get('errors', 1) == 0 and r.get('requests', 0) > 0
         self.log('%-9s %-11s +%2dms c=%-5d %8.1f req/s  p50 %7.2f  p99 %8.2f ms  '
                  'cpu %.3f ms/req  rss %6.1f MB  dnsq/req %.2f  mismatches %d  %s  '
-                 '[wall %.1f+%.1f+%.1f s, udp drops %d, tcp queries %d]' % (
+                 '[wall %.1f+%.1f+%.1f s, udp drops %d, dns tcp %d edns %d]' % (
                      phase, server, delay, conns, r.get('rps', 0), r.get('p50_ms', 0),
                      r.get('p99_ms', 0), r.get('cpu_ms_per_req', 0),
                      r.get('peak_rss_kb', 0) / 1024.0, r['dns_q_per_req'],
                      r.get('mismatches', -1) + r.get('warmup_mismatches', 0),
                      'ok' if r['valid'] else 'INVALID', r['wall_start'], r['wall_loadgen'],
-                     r['wall_stop'], r['udp_drops'], r['dns_tcp_queries']))
+                     r['wall_stop'], r['udp_drops'], r['dns_tcp_queries'],
+                     r['dns_edns_queries']))
         for line in r.get('stderr', [])[:5]:
             self.log('    ' + line)
         return r
