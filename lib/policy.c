@@ -730,8 +730,9 @@ struct policy_check *policy_check_start(struct policy_session *s, struct conf *c
 		return NULL;
 	}
 
-	if (conf->request_timeout > 0)
-		c->deadline = dns_timer_start(dns, conf->request_timeout * 1000L, deadline, c);
+	/* 0 means the default, as for the daemon's backstop (policyd-spf(8)) */
+	c->deadline = dns_timer_start(dns, (conf->request_timeout > 0 ? conf->request_timeout : 90) * 1000L,
+				      deadline, c);
 	start_lookups(c);
 	if (c->pending == 0 || decided_early(c))
 		finish(c);

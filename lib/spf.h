@@ -29,6 +29,8 @@ const char *spf_result_word(enum spf_result r);
 /* "Pass", "Fail", "Softfail", "Neutral", "None", "Permerror", "Temperror" (pyspf/spf_engine spelling) */
 const char *spf_result_title(enum spf_result r);
 
+#define SPF_VOID_LIMIT_DEFAULT 2
+
 /* One line of trace, no newline.  Called synchronously from the engine. */
 typedef void spf_trace_fn(void *arg, const char *line);
 
@@ -38,7 +40,9 @@ struct spf_request {
 	const char *helo;      /* HELO/EHLO name, %{h} */
 	const char *domain;    /* domain to check; NULL = domain part of sender (or helo for null sender) */
 	const char *receiver;  /* %{r}; NULL = "unknown" */
-	int void_limit;        /* < 0: default 2 */
+	int void_limit;        /* Void_Limit (RFC default 2, SPF_VOID_LIMIT_DEFAULT); as in pyspf
+				* more voids than this is permerror, so a negative
+				* limit makes the first void lookup one */
 	int lookup_limit;      /* <= 0: default 10 */
 	long timeout_ms;       /* whole-check deadline; 0 = none; < 0 = temperror at once */
 	const char *default_exp; /* explanation for fail without usable exp=; NULL = none

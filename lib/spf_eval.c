@@ -704,7 +704,7 @@ struct spf_check *spf_check_start(struct dns_ctx *dns, const struct spf_request 
 	c->done_arg = arg;
 	c->trace = req->trace;
 	c->trace_arg = req->trace_arg;
-	c->void_limit = req->void_limit < 0 ? 2 : req->void_limit;
+	c->void_limit = req->void_limit;
 	c->lookup_limit = req->lookup_limit <= 0 ? 10 : req->lookup_limit;
 	c->servfail_void = req->servfail_void;
 	c->timeout_ms = req->timeout_ms;

@@ -209,7 +209,7 @@ bool spf_lookup_failed(struct spf_check *c, const struct slot *s)
 		spf_eval_error(c, SPF_TEMPERROR, "DNS Timeout");
 		return true;
 	case DNS_S_ERROR:
-		spf_eval_error(c, SPF_TEMPERROR, "DNS Error: %s", dns_status_str(s->st));
+		spf_eval_error(c, SPF_TEMPERROR, "DNS Error: resolver failure");
 		return true;
 	}
 	return false;

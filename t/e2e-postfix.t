@@ -188,7 +188,10 @@ def check_components():
 
 
 def our_binary():
-    b = os.path.abspath(os.path.join(os.environ.get('PSPF_BUILD', 'build'), 'policyd-spf'))
+    # PSPF_BUILD as make passes it (relative to the top directory, where
+    # make and prove run); unset: the top directory's build/.
+    b = os.path.abspath(os.path.join(os.environ.get('PSPF_BUILD', os.path.join(REPO, 'build')),
+                                     'policyd-spf'))
     if not os.access(b, os.X_OK):
         raise StartError('our binary %s is missing: run make first' % b)
     return b

@@ -74,6 +74,7 @@ def inside():
     mult = 3 if os.environ.get('PSPF_ASAN') or 'asan' in testlib.build_dir() else 1
     cases = [randcompat.Case(s) for s in seeds]
     counts = {}
+    shapes = {}
     t0 = time.monotonic()
     with testlib.Dnsd(zone=randcompat.merged_zone(cases), port=53):
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
@@ -83,6 +84,9 @@ def inside():
                 kinds = [x['kind'] for x in res]
                 for k in kinds:
                     counts[k] = counts.get(k, 0) + 1
+                for x in res:
+                    sh = randcompat.shape(x['py']) if x['py'] else 'python crash'
+                    shapes[sh] = shapes.get(sh, 0) + 1
                 bugs = [x for x in res if x['kind'] == 'bug']
                 known = [x for x in res if x['kind'] == 'known']
                 name = 'seed %d: %d requests, %s' % (c.seed, len(c.requests), ' '.join(kinds))
@@ -103,6 +107,7 @@ def inside():
                     tap.diag('python: %r\nours:   %r' % (x['py'], x['ours']))
     tap.diag('%d seeds in %.1f s: %s' % (len(cases), time.monotonic() - t0,
                                          ', '.join('%s %d' % kv for kv in sorted(counts.items()))))
+    tap.diag('python replies: ' + ', '.join('%s %d' % kv for kv in sorted(shapes.items())))
     tap.done()
 
 

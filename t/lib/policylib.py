@@ -446,6 +446,15 @@ def cases():
     # crash cases of the Python server (§9.1): safe outcomes here
     out.append(C('client_address unknown', '', [req(client_address='unknown')], ['action=dunno'],
                  python=[], why='Python crashes'))
+    out.append(C('empty client_address', '', [req(client_address=''), req(client_address='', sender='alice@none.example.com')],
+                 ['action=dunno', 'action=dunno'],
+                 python=['action=dunno', 'action=prepend ' + RS + 'None (mailfrom) ' + detail('mailfrom', '', 'unknown.example.net', 'alice@none.example.com')],
+                 why='an empty client_address is not checked'))
+    out.append(C('IPv4-mapped client is checked as IPv4', '',
+                 [req(client_address='::ffff:192.0.2.10', sender='alice@pass.example.com')],
+                 [mf('Pass', 'alice@pass.example.com', ip='::ffff:192.0.2.10')]))
+    out.append(C('client_address with a leading blank', '', [b'client_address = 192.0.2.10\nsender=alice@pass.example.com\n\n'],
+                 ['action=dunno'], python=[], why='Python crashes'))
     out.append(C('empty skip_addresses', 'skip_addresses =\n', [req()],
                  [rej(FAILR, 'mfrom', 'alice@fail.example.com')], python=[], why='Python crashes'))
     out.append(C('absent sender attribute is the null sender', '', [req(sender=None, helo_name='badhelo.example.com')],

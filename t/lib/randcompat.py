@@ -56,11 +56,15 @@ BROKEN = [
     'v=spf1 %{d} -all', 'v=spf1 =all', 'v=spf1 -all -all -all redirect=x.example exp=y.example exp=z.example',
 ]
 
+# macro transformers pyspf parses laxly (findings F4)
+ODD_MACROS = ['%{o+2}', '%{o2r2}', '%{or1}', '%{o-r}', '%{d0}', '%{dR}', '%{l1r+-}', '%{d2r.}', '%{i-}']
+
 EXP_TEXTS = [
     "%{i} is not one of %{d}'s designated mail servers.",
     'See http://%{d}/why?s=%{S}&i=%{I}&h=%{h}',
     '%{l} at %{o} via %{c} (%{r}) %{v} %{ir}',
     'rejected: %{s}', 'no', '%{p} not allowed', 'bad %{x} macro', '%%{d} %_%- done',
+    'tab\there %{i}', 'ctl\x01byte', 'caf\u00e9 %{d}', '%{d1r}.%{l-}.%{o+2}',
 ]
 
 
@@ -89,7 +93,7 @@ class Zone:
                  'servfail', 'txt_servfail', 'multistr', 'long', 'cname', 'nonascii', 'upper', 'void',
                  'toomany', 'include_none', 'include_fail', 'redirect_none', 'mx_many', 'idna', 'spaces',
                  'bare', 'nomail_first', 'nomail_split', 'spf_and_txt', 'include_temp', 'timeout',
-                 'nxdomain']
+                 'nxdomain', 'macro_odd', 'truncate', 'truncate_servfail', 'mx_cname', 'helo_macro', 'ptr6']
         count = rng.randint(8, 14)
         picks = rng.sample(kinds, count)
         if 'timeout' in picks and rng.random() < 0.6:
@@ -227,6 +231,29 @@ class Zone:
             add('t.' + n, 'TIMEOUT')
         elif k == 'timeout':
             add(n, 'TIMEOUT')
+        elif k == 'macro_odd':
+            m = rng.choice(ODD_MACROS)
+            if rng.random() < 0.5:
+                T('v=spf1 exists:%s.z.%s -all' % (m, self.sfx))
+            else:
+                T('v=spf1 ~all exp=exp.' + n)
+                add('exp.' + n, {'TXT': 'X %s Y' % m})
+        elif k == 'truncate':
+            add(n, 'TRUNCATE')
+            T(rng.choice(['v=spf1 ip4:192.0.2.10 -all', 'v=spf1 ' + ' '.join('ip4:10.9.%d.0/24' % j for j in range(40)) + ' ~all']))
+        elif k == 'truncate_servfail':
+            add(n, 'TRUNCATE')
+            add(n, 'SERVFAIL')
+        elif k == 'mx_cname':
+            T('v=spf1 mx -all')
+            add(n, {'MX': [10, 'alias.' + n]})
+            add('alias.' + n, {'CNAME': 'real.' + n})
+            add('real.' + n, {'A': GOOD4})
+        elif k == 'helo_macro':
+            T('v=spf1 a:%{h} exists:%{h}.h.' + self.sfx + ' ~all')
+        elif k == 'ptr6':
+            T('v=spf1 ptr:relay.example.org -all exp=exp.' + n)
+            add('exp.' + n, {'TXT': '%{p} %{i} %{c} %{v} %{h}'})
         elif k == 'nxdomain':
             pass   # nothing at the name at all
         else:
@@ -262,11 +289,11 @@ def gen_config(rng, zone):
         'TestOnly': ['0', '1', '00', '-0', '2', '0_0'],
         'HELO_reject': pol,
         'Mail_From_reject': pol,
-        'PermError_reject': ['True', 'False', 'true', 'TRUE', '1', 'yes', ''],
-        'TempError_Defer': ['True', 'False', 'true', '1', ''],
+        'PermError_reject': ['True', 'True', 'True', 'False', 'true', 'TRUE', '1', 'yes', ''],
+        'TempError_Defer': ['True', 'True', 'True', 'False', 'true', '1', ''],
         'Header_Type': ['SPF', 'AR', 'None', 'none', 'ar', 'spf', 'AR-ish', 'xAR', 'SPF,AR', '', 'Received-SPF'],
         'Hide_Receiver': ['No', 'Yes', 'no', 'NO', '', 'True'],
-        'Authserv_Id': ['HOSTNAME', 'MX.Example.NET', 'mx', '', 'hostname', 'Mail Server', 'a"b'],
+        'Authserv_Id': ['HOSTNAME', 'MX.Example.NET', 'mx', '', 'hostname', 'Mail Server', 'a"b', 'M\u00dc.example'],
         'SPF_Enhanced_Status_Codes': ['Yes', 'No', 'no', 'NO', '', 'False'],
         'Reason_Message': ['Message {rejectdefer} due to: {spf}. Please see {url}', 'SPF {rejectdefer}: {spf:.8} [{{see}} {url}]',
                            '{spf}', 'Rejected', '{rejectdefer!r} {url!s:>90}', '{spf:*^60}', '{url:.20}',
@@ -276,7 +303,7 @@ def gen_config(rng, zone):
         'No_Mail': ['True', 'False', 'true', ''],
         'HELO_pass_restriction': ['helo_class', 'spf_fin, passed_spf', ''],
         'Mail_From_pass_restriction': ['mf_class', 'permit', ''],
-        'Prospective': [GOOD4, BAD4, GOOD6, '192.0.2.99', ''],
+        'Prospective': [GOOD4, BAD4, GOOD6, '192.0.2.99', '', '::ffff:192.0.2.10', 'garbage'],
         'Lookup_Time': ['1', '2', '-1', '02'],
         'Whitelist_Lookup_Time': ['1', '2'],
         'Void_Limit': ['0', '1', '2', '3', '1_0', '-1'],
@@ -286,7 +313,7 @@ def gen_config(rng, zone):
         'Envelope_From_Escape': ['No', 'Yes'],
     }
     probs = {'Mock': 0.02, 'QueueID': 0.05, 'defaultSeedOnly': 0.05, 'Envelope_From_Escape': 0.15,
-             'Prospective': 0.08, 'TestOnly': 0.2, 'Lookup_Time': 0.3, 'HELO_reject': 0.5,
+             'Prospective': 0.08, 'TestOnly': 0.1, 'TempError_Defer': 0.35, 'PermError_reject': 0.35, 'Lookup_Time': 0.3, 'HELO_reject': 0.5,
              'Mail_From_reject': 0.5}
     vals = {}
     lines = []
@@ -527,7 +554,8 @@ def _intended(case, i, py, ours, sent):
     if v.get('Envelope_From_Escape') != 'No' and unescape_envfrom(ours) == CTL.sub('?', py):
         return 'Envelope_From_Escape = Yes: sender with = quoted and escaped'
     hr, mr = v.get('HELO_pass_restriction'), v.get('Mail_From_pass_restriction')
-    if py == 'action=None' and hr and not mr and ours == 'action=' + hr:
+    if py in ('action=None', 'action=') and hr and not mr and ours == 'action=' + hr:
+        # an empty Mail_From_pass_restriction is unset too (Python answers action=)
         return 'HELO_pass_restriction alone, both Pass: the HELO restriction instead of action=None'
     if hr and v.get('Mail_From_reject') == 'No_Check' and ours == 'action=' + hr and py.startswith('action=prepend'):
         return 'HELO_pass_restriction with Mail_From_reject = No_Check applies to the first recipient'
@@ -553,10 +581,42 @@ def _has_servfail(case):
                for recs in case.zone.z.values() for r in recs)
 
 
+def _odd_macro(text):
+    """A %{...} whose transformers pyspf reads differently from RFC 7208."""
+    for rest in re.findall(r'%\{[a-zA-Z]([^}]*)\}', text):
+        m = re.fullmatch(r'(\d*)(r?)([-.+,/_=]*)', rest)
+        if not m or (m.group(1) and int(m.group(1)) == 0):
+            return True
+    return False
+
+
+def _has_txt(case, pred):
+    return any(isinstance(r, dict) and isinstance(r.get('TXT'), str) and pred(r['TXT'])
+               for recs in case.zone.z.values() for r in recs)
+
+
+def _has_ctl_txt(case):
+    return any(isinstance(r, dict) and isinstance(r.get('TXT'), str) and re.search('[\x00-\x1f\x7f]', r['TXT'])
+               for recs in case.zone.z.values() for r in recs)
+
+
 KNOWN_BUGS = [
     ('F1 SERVFAIL is Temperror in ours, an empty answer (None/void) in Python',
      lambda case, i, py, ours, sent: _has_servfail(case) and (
          'emperror' in ours or ours.startswith('action=defer_if_permit'))),
+    ('F3 exp= text with a control byte (TAB, \\x01): ours drops the explanation',
+     lambda case, i, py, ours, sent: _has_ctl_txt(case) and any(
+         t in ours and t not in py for t in ('SPF fail - not authorized', 'domain owner discourages'))),
+    ('F4 lax pyspf macro transformers (%{o+2}, %{dR}, %{d0} ...)',
+     lambda case, i, py, ours, sent: _has_txt(case, _odd_macro)),
+    ('F5 exp= %{p} validation counts void lookups in pyspf',
+     lambda case, i, py, ours, sent: _has_txt(case, lambda t: '%{p}' in t) and 'ermerror' in py),
+    ('F6 Authserv_Id lower-casing is ASCII-only',
+     lambda case, i, py, ours, sent: any(ord(ch) > 127 for ch in case.vals.get('Authserv_Id', ''))
+     and py.startswith('action=prepend Authentication-Results:')),
+    ('F7 absent sender with Mail_From_reject = No_Check: Python writes envelope-from=None',
+     lambda case, i, py, ours, sent: 'sender' not in sent and 'envelope-from=None' in py
+     and ours == py.replace('envelope-from=None', 'envelope-from=<>')),
     ('F2 negative Void_Limit treated as the default 2',
      lambda case, i, py, ours, sent: case.vals.get('Void_Limit', '').startswith('-')),
 ]
@@ -640,6 +700,20 @@ def run_case(case, ours_argv, timeout_mult=1):
 
 def s_inst(s):
     return s.get('instance') or None
+
+
+def shape(rep):
+    """A short class of a reply, for the coverage summary."""
+    m = re.match(r'action=prepend (Received-SPF: \w+ \((mailfrom)?|Authentication-Results: [^;]*; (spf=\w+|none)|X-Comment)', rep)
+    if m:
+        t = m.group(1)
+        if t.startswith('Received-SPF'):
+            return 'RS ' + t.split()[1] + (' mfrom' if m.group(2) else ' helo')
+        return 'AR ' + (m.group(3) or '') if t.startswith('Auth') else 'X-Comment'
+    m = re.match(r'action=(550|defer_if_permit)( [0-9.]+)? .*Why\?s=(\w+)', rep)
+    if m:
+        return '%s%s %s' % (m.group(1), m.group(2) or '', m.group(3))
+    return rep[:30]
 
 
 def parse_seeds(spec):
