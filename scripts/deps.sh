@@ -14,12 +14,16 @@ build_pkgs="gcc make pkg-config libevent-dev libc-ares-dev libinih-dev"
 test_pkgs="perl python3 python3-yaml python3-dnslib python3-spf libspf2-dev
  postfix-policyd-spf-python clang socat swaks postfix opendmarc iproute2 util-linux
  libclang-rt-dev mount"
+# make bench: Knot DNS serves the corpus; the rest as for the tests.
+bench_pkgs="knot socat postfix-policyd-spf-python python3 python3-spf python3-dnslib
+ iproute2 util-linux mount"
 
 want=""
 for set in "$@"; do
 	case "$set" in
 	build) want="$want $build_pkgs" ;;
 	test) want="$want $test_pkgs" ;;
+	bench) want="$want $bench_pkgs" ;;
 	*) echo "deps.sh: unknown set '$set'" >&2; exit 2 ;;
 	esac
 done

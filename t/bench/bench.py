@@ -101,7 +101,9 @@ class Bench:
         if os.getpid() != 1:
             sys.exit('bench.py must run as pid 1 of its own namespace (use t/bench/run.sh)')
         subprocess.check_call(['ip', 'link', 'set', 'lo', 'up'])
-        for k, v in [('net/ipv4/ip_local_port_range', '1024 65000'),
+        # ephemeral ports stay above the servers' ports (53, 10030-10032):
+        # 10,000 client connections would otherwise take a server's port
+        for k, v in [('net/ipv4/ip_local_port_range', '16384 65000'),
                      ('net/ipv4/tcp_tw_reuse', '1'),
                      ('net/core/somaxconn', '8192'),
                      ('net/ipv4/tcp_max_syn_backlog', '8192')]:
