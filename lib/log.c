@@ -37,7 +37,11 @@ log_open(const char *ident, enum log_dest dest)
 	log_opened = 1;
 }
 
-/* Escape control bytes in place into out (room for 4x + 1). */
+/*
+ * Escape control bytes into out (room for 4x + 1) so one message stays one
+ * line.  TAB is kept: the Python server sends it raw and syslogd escapes
+ * it itself where it must.
+ */
 static void
 log_escape(const char *in, char *out)
 {
@@ -45,7 +49,7 @@ log_escape(const char *in, char *out)
 	char *o = out;
 
 	for (; *s != '\0'; s++) {
-		if (*s < 0x20 || *s == 0x7F) {
+		if ((*s < 0x20 && *s != '\t') || *s == 0x7F) {
 			*o++ = '#';
 			*o++ = (char)('0' + ((*s >> 6) & 7));
 			*o++ = (char)('0' + ((*s >> 3) & 7));

@@ -33,7 +33,7 @@ main(void)
 	f = fopen(path, "r");
 	if (f == NULL)
 		return 1;
-	snprintf(want, sizeof(want), "policyd-spf[%ld]: a#012b#015c#001d#011e\n", (long)getpid());
+	snprintf(want, sizeof(want), "policyd-spf[%ld]: a#012b#015c#001d\te\n", (long)getpid());
 	is_str(fgets(got, sizeof(got), f), want, "ident is the base name; control bytes as #ooo");
 	ok(fgets(got, sizeof(got), f) != NULL, "long message logged");
 	n = strlen(got);
