@@ -358,7 +358,7 @@ def gen_requests(rng, zone):
     upper = lambda s: ''.join(c.upper() if rng.random() < 0.5 else c for c in s)  # noqa: E731
     clients = [GOOD4] * 12 + [BAD4] * 10 + [GOOD6] * 4 + [BAD6] * 2 + [
         '::ffff:192.0.2.10', '::FFFF:192.0.2.10', '2001:DB8:0:0::10', '127.0.0.1', '::1', '10.1.2.3',
-        '', None, 'unknown', ' 192.0.2.10', '192.0.2.010', 'fe80::1', '0:0:0:0:0:ffff:c000:20a', '198.51.100.7 ']
+        '', None, 'unknown', ' 192.0.2.10', '192.0.2.010', 'fe80::1', '0:0:0:0:0:ffff:c000:20a', '198.51.100.7 ', 'fe80::1%eth0']
     locals_ = ['alice'] * 4 + ['Alice', "o'brien", 'bob+tag', 'SRS0=HHH=TT=orig.example=al', 'postmaster',
                                '\u00c4rger', 'a"b', 'x\\y']
 
@@ -688,14 +688,34 @@ def run_case(case, ours_argv, timeout_mult=1):
             break
         k = start + npy   # the request Python died on
         exc = [ln for ln in perr.splitlines() if ln and not ln.startswith(' ')]
-        out.append({'i': k, 'kind': 'crash', 'why': exc[-1] if exc else 'python died (rc %r)' % prc,
-                    'py': '', 'ours': orep[npy] if npy < len(orep) else '<none>'})
+        crash = {'i': k, 'kind': 'crash', 'why': exc[-1] if exc else 'python died (rc %r)' % prc,
+                 'py': '', 'ours': orep[npy] if npy < len(orep) else '<none>'}
+        bad = crash_outcome(case, sents[k], crash['why'], crash['ours'])
+        if bad:
+            crash['kind'], crash['why'] = bad
+        out.append(crash)
         if s_inst(sents[k]):
             tainted.add(sents[k]['instance'])
         start = k + 1
         if start >= len(blocks):
             break
     return out, problems
+
+
+def crash_outcome(case, sent, exc, ours):
+    """Where DIFFERENCES documents our answer to a request Python dies on,
+    check it: None if fine, else (kind, why)."""
+    ca = sent.get('client_address')
+    if ca is not None and ("'%s' does not appear to be an IPv4 or IPv6 address" % ca in exc or
+                           ('AddressValueError' in exc and "'%s'" % ca in exc)) \
+            and not case.vals.get('Prospective') and not ours.startswith('action=prepend X-Comment'):
+        if ours != 'action=dunno':
+            if '%' in ca:
+                return 'known', 'F9 client_address with a scope id: SPF checked instead of dunno'
+            return 'bug', 'client_address is not an IP: DIFFERENCES says action=dunno'
+    if 'Header_Type includes both SPF and AR' in exc and ours.startswith('action=prepend Received-SPF'):
+        return 'bug', 'Header_Type with SPF and AR: DIFFERENCES says Authentication-Results'
+    return None
 
 
 def s_inst(s):
