@@ -74,8 +74,9 @@ asan:
 TESTS ?= $(sort $(wildcard t/*.t))
 # Under ASan: everything that runs our code, except the end-to-end run
 # (Postfix's own timeouts do not allow for the slowdown) and the libspf2
-# comparison (it runs our engine on the same suite as t/spf-suite.t).
-ASAN_SKIP = $(wildcard t/e2e-*.t t/spf-libspf2.t)
+# and pyspf comparisons (they run our engine on the same suites as
+# t/spf-suite.t, which does run under ASan).
+ASAN_SKIP = $(wildcard t/e2e-*.t t/spf-libspf2.t t/engine-suite-pyspf.t)
 
 check: deps
 	$(MAKE) all

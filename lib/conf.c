@@ -44,62 +44,66 @@ struct key {
 	enum ktype type;
 	size_t off;           /* offset in struct conf_py for K_STR/K_INT/K_BOOL */
 	bool per_user;        /* may appear in a Per_User line */
+	bool pu_only;         /* only there (Python's per-user table has it, the main one not) */
 };
 
 #define PY(f) offsetof(struct conf_py, f)
 static const struct key keys[] = {
-	{ "debugLevel", K_INT, PY(debug_level), true },
-	{ "HELO_reject", K_STR, PY(helo_reject), true },
-	{ "Mail_From_reject", K_STR, PY(mail_from_reject), true },
-	{ "PermError_reject", K_STR, PY(permerror_reject), true },
-	{ "TempError_Defer", K_STR, PY(temperror_defer), true },
-	{ "Mail_From_pass_restriction", K_STR, PY(mail_from_pass_restriction), true },
-	{ "HELO_pass_restriction", K_STR, PY(helo_pass_restriction), true },
-	{ "Prospective", K_STR, PY(prospective), true },
-	{ "Whitelist", K_STR, PY(whitelist), true },
-	{ "skip_addresses", K_STR, PY(skip_addresses), true },
-	{ "HELO_Whitelist", K_STR, PY(helo_whitelist), true },
-	{ "Domain_Whitelist", K_STR, PY(domain_whitelist), true },
-	{ "Domain_Whitelist_PTR", K_STR, PY(domain_whitelist_ptr), true },
-	{ "No_Mail", K_STR, PY(no_mail), true },
-	{ "Reject_Not_Pass_Domains", K_STR, PY(reject_not_pass_domains), true },
-	{ "Per_User", K_STR, PY(per_user), false },
-	{ "TestOnly", K_INT, PY(test_only), false },
-	{ "defaultSeedOnly", K_INT, PY(default_seed_only), true },
-	{ "SPF_Enhanced_Status_Codes", K_STR, PY(spf_enhanced_status_codes), true },
-	{ "Header_Type", K_STR, PY(header_type), true },
-	{ "Hide_Receiver", K_STR, PY(hide_receiver), true },
-	{ "Authserv_Id", K_STR, PY(authserv_id), false },
-	{ "Lookup_Time", K_INT, PY(lookup_time), true },
-	{ "Whitelist_Lookup_Time", K_INT, PY(whitelist_lookup_time), true },
-	{ "Void_Limit", K_INT, PY(void_limit), true },
-	{ "Reason_Message", K_STR, PY(reason_message), true },
-	{ "Mock", K_BOOL, PY(mock), false },
+	{ "debugLevel", K_INT, PY(debug_level), true, false },
+	{ "HELO_reject", K_STR, PY(helo_reject), true, false },
+	{ "Mail_From_reject", K_STR, PY(mail_from_reject), true, false },
+	{ "PermError_reject", K_STR, PY(permerror_reject), true, false },
+	{ "TempError_Defer", K_STR, PY(temperror_defer), true, false },
+	{ "Mail_From_pass_restriction", K_STR, PY(mail_from_pass_restriction), true, false },
+	{ "HELO_pass_restriction", K_STR, PY(helo_pass_restriction), true, false },
+	{ "Prospective", K_STR, PY(prospective), true, false },
+	{ "Whitelist", K_STR, PY(whitelist), true, false },
+	{ "skip_addresses", K_STR, PY(skip_addresses), true, false },
+	{ "HELO_Whitelist", K_STR, PY(helo_whitelist), true, false },
+	{ "Domain_Whitelist", K_STR, PY(domain_whitelist), true, false },
+	{ "Domain_Whitelist_PTR", K_STR, PY(domain_whitelist_ptr), true, false },
+	{ "No_Mail", K_STR, PY(no_mail), true, false },
+	{ "Reject_Not_Pass_Domains", K_STR, PY(reject_not_pass_domains), true, false },
+	{ "Per_User", K_STR, PY(per_user), false, false },
+	{ "TestOnly", K_INT, PY(test_only), false, false },
+	{ "defaultSeedOnly", K_INT, PY(default_seed_only), true, false },
+	{ "SPF_Enhanced_Status_Codes", K_STR, PY(spf_enhanced_status_codes), true, false },
+	{ "Header_Type", K_STR, PY(header_type), true, false },
+	{ "Hide_Receiver", K_STR, PY(hide_receiver), true, false },
+	{ "Authserv_Id", K_STR, PY(authserv_id), false, false },
+	{ "Lookup_Time", K_INT, PY(lookup_time), true, false },
+	{ "Whitelist_Lookup_Time", K_INT, PY(whitelist_lookup_time), true, false },
+	{ "Void_Limit", K_INT, PY(void_limit), true, false },
+	{ "Reason_Message", K_STR, PY(reason_message), true, false },
+	{ "Mock", K_BOOL, PY(mock), false, false },
+	/* the per-user spelling: stored, never read (as in Python) */
+	{ "Authserv-Id", K_STR, PY(pu_authserv_id), true, true },
 	/* milter front end only: accepted, no effect here */
-	{ "Socket", K_STR, PY(m_socket), false },
-	{ "PidFile", K_STR, PY(m_pidfile), false },
-	{ "UserID", K_STR, PY(m_userid), false },
-	{ "UMask", K_INT, PY(m_umask), false },
-	{ "InternalHosts", K_DATASET, PY(m_internalhosts), false },
-	{ "IntHosts", K_BOOL, PY(m_inthosts), false },
-	{ "MacroList", K_DATASET, PY(m_macrolist), false },
+	{ "Socket", K_STR, PY(m_socket), false, false },
+	{ "PidFile", K_STR, PY(m_pidfile), false, false },
+	{ "UserID", K_STR, PY(m_userid), false, false },
+	{ "UMask", K_INT, PY(m_umask), false, false },
+	{ "InternalHosts", K_DATASET, PY(m_internalhosts), false, false },
+	{ "IntHosts", K_BOOL, PY(m_inthosts), false, false },
+	{ "MacroList", K_DATASET, PY(m_macrolist), false, false },
 	/* ours (see policyd-spf.conf(5)); the Python server logs them as unknown */
-	{ "Listen", K_OURS, 0, false },
-	{ "DNS_Servers", K_OURS, 0, false },
-	{ "DNS_Timeout", K_OURS, 0, false },
-	{ "DNS_Tries", K_OURS, 0, false },
-	{ "Socket_Mode", K_OURS, 0, false },
-	{ "Socket_Owner", K_OURS, 0, false },
-	{ "User", K_OURS, 0, false },
-	{ "Group", K_OURS, 0, false },
-	{ "Workers", K_OURS, 0, false },
-	{ "Log_Destination", K_OURS, 0, false },
-	{ "Max_Connections", K_OURS, 0, false },
-	{ "Idle_Timeout", K_OURS, 0, false },
-	{ "Request_Timeout", K_OURS, 0, false },
-	{ "DNS_Cache_Size", K_OURS, 0, false },
-	{ "Envelope_From_Escape", K_OURS, 0, false },
-	{ "NAT_Warning_Interval", K_OURS, 0, false },
+	{ "Listen", K_OURS, 0, false, false },
+	{ "DNS_Servers", K_OURS, 0, false, false },
+	{ "DNS_Timeout", K_OURS, 0, false, false },
+	{ "DNS_Tries", K_OURS, 0, false, false },
+	{ "Socket_Mode", K_OURS, 0, false, false },
+	{ "Socket_Owner", K_OURS, 0, false, false },
+	{ "User", K_OURS, 0, false, false },
+	{ "Group", K_OURS, 0, false, false },
+	{ "Workers", K_OURS, 0, false, false },
+	{ "Log_Destination", K_OURS, 0, false, false },
+	{ "Max_Connections", K_OURS, 0, false, false },
+	{ "Idle_Timeout", K_OURS, 0, false, false },
+	{ "Request_Timeout", K_OURS, 0, false, false },
+	{ "DNS_Cache_Size", K_OURS, 0, false, false },
+	{ "Envelope_From_Escape", K_OURS, 0, false, false },
+	{ "NAT_Warning_Interval", K_OURS, 0, false, false },
+	{ "SERVFAIL_Is_Temperror", K_OURS, 0, false, false },
 };
 
 static const struct key *key_find(const char *name)
@@ -108,6 +112,30 @@ static const struct key *key_find(const char *name)
 		if (strcmp(keys[i].name, name) == 0)
 			return &keys[i];
 	return NULL;
+}
+
+/* Keys in Python's defaultConfigData, in its order (the Config: log line). */
+static const char *const py_default_order[] = {
+	"debugLevel", "HELO_reject", "Mail_From_reject", "PermError_reject", "TempError_Defer",
+	"skip_addresses", "TestOnly", "SPF_Enhanced_Status_Codes", "Header_Type", "Hide_Receiver",
+	"Authserv_Id", "Lookup_Time", "Whitelist_Lookup_Time", "Void_Limit", "Reason_Message",
+	"No_Mail", "Mock", "QueueID", "Socket", "PidFile", "UserID", "UMask", "InternalHosts",
+	"IntHosts", "MacroList", NULL,
+};
+
+/* Remember a key set from a file that Python's dict did not have yet. */
+static void note_added(struct conf_py *p, const struct key *k)
+{
+	unsigned char idx = (unsigned char)(k - keys);
+
+	for (size_t i = 0; py_default_order[i]; i++)
+		if (strcmp(py_default_order[i], k->name) == 0)
+			return;
+	for (size_t i = 0; i < p->nadded; i++)
+		if (p->added[i] == idx)
+			return;
+	if (p->nadded < sizeof p->added)
+		p->added[p->nadded++] = idx;
 }
 
 /* ---- Python int() ---------------------------------------------------- */
@@ -173,8 +201,7 @@ static int py_defaults(struct conf_py *p)
 	    !(p->m_socket = strdup("local:/run/pyspf-milter/pyspf-milter.sock")) ||
 	    !(p->m_pidfile = strdup("/run/pyspf-milter/pyspf-milter.pid")) ||
 	    !(p->m_userid = strdup("pyspf-milter")) ||
-	    !(p->m_internalhosts = strdup("127.0.0.1")) ||
-	    !(p->m_macrolist = strdup("")))
+	    !(p->m_internalhosts = strdup("127.0.0.1")))
 		return -1;
 	return 0;
 }
@@ -260,6 +287,7 @@ struct rd {
 	conf_report_fn *report;
 	void *arg;
 	int fatal;                /* problems that stop start-up */
+	unsigned kline[sizeof keys / sizeof keys[0]];   /* line each key was last set on */
 	char *err;
 	size_t errlen;
 };
@@ -398,6 +426,13 @@ static void set_ours(struct rd *r, unsigned ln, const char *name, const char *v)
 			c->srs_escape = false;
 		else
 			rd_problem(r, true, ln, "Envelope_From_Escape: must be Yes or No: '%s'", v);
+	} else if (strcmp(name, "SERVFAIL_Is_Temperror") == 0) {
+		if (strcmp(v, "Yes") == 0)
+			c->servfail_temperror = true;
+		else if (strcmp(v, "No") == 0)
+			c->servfail_temperror = false;
+		else
+			rd_problem(r, true, ln, "SERVFAIL_Is_Temperror: must be Yes or No: '%s'", v);
 	} else if (strcmp(name, "DNS_Cache_Size") == 0) {
 		if (!parse_nonneg(v, &x))
 			rd_problem(r, true, ln, "DNS_Cache_Size: not a byte count: '%s'", v);
@@ -463,12 +498,15 @@ static void rd_line(struct rd *r, unsigned ln, char *line, size_t len)
 	value = pystr_strip(eq + 1, &n);
 	value[n] = '\0';
 
-	if (!(k = key_find(name))) {
+	if (!(k = key_find(name)) || k->pu_only) {
 		if (!r->check)
 			log_info("ERROR: Unknown name \"%s\" in file \"%s\"", name, r->path);
 		rd_problem(r, false, ln, "ERROR: Unknown name \"%s\"; line ignored (names are case-sensitive)", name);
 		return;
 	}
+	if (k->type != K_OURS)
+		note_added(p, k);
+	r->kline[k - keys] = ln;
 	switch (k->type) {
 	case K_STR:
 	case K_DATASET:
@@ -684,6 +722,13 @@ struct conf *conf_load_buf(const char *name, const char *data, size_t len, char 
 
 /* ---- conf_check: the reader's problems plus what Python trips on ----- */
 
+static unsigned kl(const struct rd *r, const char *name)
+{
+	const struct key *k = key_find(name);
+
+	return k ? r->kline[k - keys] : 0;
+}
+
 static void chk_semantics(struct rd *r)
 {
 	const struct conf_py *p = r->c->py;
@@ -699,45 +744,45 @@ static void chk_semantics(struct rd *r)
 		for (size_t i = 0; ok[i]; i++)
 			found |= strcmp(ok[i], v) == 0;
 		if (!found)
-			rd_problem(r, false, 0, "%s = '%s' is not one of the exact values: no result "
+			rd_problem(r, false, kl(r, which ? "Mail_From_reject" : "HELO_reject"), "%s = '%s' is not one of the exact values: no result "
 				   "is rejected by it (values are case-sensitive)",
 				   which ? "Mail_From_reject" : "HELO_reject", v);
 	}
 	if (strcmp(p->permerror_reject, "True") && strcmp(p->permerror_reject, "False"))
-		rd_problem(r, false, 0, "PermError_reject = '%s' means False (only exact True turns it on)",
+		rd_problem(r, false, kl(r, "PermError_reject"), "PermError_reject = '%s' means False (only exact True turns it on)",
 			   p->permerror_reject);
 	if (strcmp(p->temperror_defer, "True") && strcmp(p->temperror_defer, "False"))
-		rd_problem(r, false, 0, "TempError_Defer = '%s' means False (only exact True turns it on)",
+		rd_problem(r, false, kl(r, "TempError_Defer"), "TempError_Defer = '%s' means False (only exact True turns it on)",
 			   p->temperror_defer);
 	if (p->skip_addresses && !*p->skip_addresses)
-		rd_problem(r, false, 0, "skip_addresses is empty: the Python server crashes on every "
+		rd_problem(r, false, kl(r, "skip_addresses"), "skip_addresses is empty: the Python server crashes on every "
 			   "request; this one treats it as an empty list");
 	if (strstr(p->header_type, "SPF") && strstr(p->header_type, "AR"))
-		rd_problem(r, false, 0, "Header_Type = '%s' contains both SPF and AR: the Python server "
+		rd_problem(r, false, kl(r, "Header_Type"), "Header_Type = '%s' contains both SPF and AR: the Python server "
 			   "crashes on SPF-checked requests", p->header_type);
 	if (strstr(p->header_type, "AR") && !*p->authserv_id)
-		rd_problem(r, false, 0, "Header_Type AR with an empty Authserv_Id: the Python server "
+		rd_problem(r, false, kl(r, "Authserv_Id") ? kl(r, "Authserv_Id") : kl(r, "Header_Type"), "Header_Type AR with an empty Authserv_Id: the Python server "
 			   "crashes on SPF-checked requests");
 	if (p->mock)
-		rd_problem(r, false, 0, "Mock is on (any non-empty value, even False, turns it on): "
+		rd_problem(r, false, kl(r, "Mock"), "Mock is on (any non-empty value, even False, turns it on): "
 			   "every request gets action=dunno and no check");
 	if (p->has_default_seed_only)
-		rd_problem(r, false, 0, "defaultSeedOnly has no effect (deprecated)");
+		rd_problem(r, false, kl(r, "defaultSeedOnly"), "defaultSeedOnly has no effect (deprecated)");
 	if (p->per_user && *p->per_user) {
 		const char *comma = strchr(p->per_user, ',');
 
 		if (!comma || strchr(comma + 1, ','))
-			rd_problem(r, false, 0, "Per_User = '%s' must be text,<path>", p->per_user);
+			rd_problem(r, false, kl(r, "Per_User"), "Per_User = '%s' must be text,<path>", p->per_user);
 		else if (strncmp(p->per_user, "text,", 5) != 0)
-			rd_problem(r, false, 0, "Per_User type must be 'text'");
+			rd_problem(r, false, kl(r, "Per_User"), "Per_User type must be 'text'");
 	}
 	if (pystr_format_check(p->reason_message, why, sizeof why) < 0)
-		rd_problem(r, false, 0, "Reason_Message: %s", why);
+		rd_problem(r, false, kl(r, "Reason_Message"), "Reason_Message: %s", why);
 	for (int which = 0; which < 2; which++) {
 		const char *v = which ? p->whitelist : p->skip_addresses;
 
 		if (v && *v && iplist_check(v, why, sizeof why) < 0)
-			rd_problem(r, false, 0, "%s: %s", which ? "Whitelist" : "skip_addresses", why);
+			rd_problem(r, false, kl(r, which ? "Whitelist" : "skip_addresses"), "%s: %s", which ? "Whitelist" : "skip_addresses", why);
 	}
 }
 
@@ -801,9 +846,9 @@ static void pu_apply(struct conf_peruser *pu, const char *path, const char *key,
 	}
 	memcpy(name, key, kl);
 	name[kl] = '\0';
-	if (strcmp(name, "Authserv-Id") == 0)
-		return;                 /* known to Python, never read */
 	k = key_find(name);
+	if (k && k->per_user && k->type != K_OURS)
+		note_added(&pu->py, k);
 	if (!k || !k->per_user || k->type == K_OURS) {
 		if (dbg >= 0)
 			log_err("ERROR: Unknown name \"%s\" in file \"%s\" in per user settings", name, path);
@@ -936,10 +981,13 @@ void conf_peruser_lookup(const struct conf *c, const char *recipient, struct con
 		pu->matched = true;
 		break;
 	}
-	if (dbg >= 4)
-		log_info("Per-user settings for \"%s\": %s", recipient,
-			 pu->matched ? "matched" : "no line for this recipient");
 out:
+	if (dbg >= 4) {
+		char *d = conf_py_repr(&pu->py);
+
+		log_info("Per-user settings for \"%s\": \"%s\"", recipient, d ? d : "{}");
+		free(d);
+	}
 	free(buf);
 	free(path);
 }
@@ -951,4 +999,102 @@ void conf_peruser_free(struct conf_peruser *pu)
 	free(pu->owned);
 	pu->owned = NULL;
 	pu->nowned = 0;
+}
+
+/* ---- the Config: log line ------------------------------------------------ */
+
+static void repr_key(FILE *f, const struct conf_py *p, const struct key *k)
+{
+	char *v;
+
+	if (strcmp(k->name, "No_Mail") == 0 && !p->no_mail) {
+		fputs("False", f);
+		return;
+	}
+	switch (k->type) {
+	case K_INT:
+		fprintf(f, "%d", *(const int *)((const char *)p + k->off));
+		return;
+	case K_BOOL:
+		if (strcmp(k->name, "IntHosts") == 0) {
+			/* Python replaced it by an object; its address differs per run */
+			fputs("<spf_engine.config.HostsDataset object at 0x0>", f);
+			return;
+		}
+		fputs(*(const bool *)((const char *)p + k->off) ? "True" : "False", f);
+		return;
+	case K_DATASET:
+		v = *(char *const *)((const char *)p + k->off);
+		if (!v) {            /* MacroList's default is the string '' */
+			fputs("''", f);
+			return;
+		}
+		fputc('[', f);
+		for (const char *q = v ? v : "", *e; *q; q = *e ? e + 1 : e) {
+			size_t n;
+			char *item, *st, rep[600];
+
+			e = q + strcspn(q, ",");
+			if (!(item = strndup(q, (size_t)(e - q))))
+				break;
+			st = pystr_strip(item, &n);
+			st[n] = '\0';
+			if (n) {
+				pystr_repr(st, rep, sizeof rep);
+				fprintf(f, "%s%s", q == v ? "" : ", ", rep);
+			}
+			free(item);
+		}
+		fputc(']', f);
+		return;
+	default:
+		v = *(char *const *)((const char *)p + k->off);
+		if (!v) {
+			fputs("None", f);
+			return;
+		}
+		size_t cap = strlen(v) * 4 + 8;
+		char *rep = malloc(cap);
+
+		if (rep) {
+			pystr_repr(v, rep, cap);
+			fputs(rep, f);
+			free(rep);
+		}
+		return;
+	}
+}
+
+char *conf_py_repr(const struct conf_py *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	bool first = true;
+
+	if (!f)
+		return NULL;
+	fputc('{', f);
+	for (size_t i = 0; py_default_order[i]; i++) {
+		const struct key *k = key_find(py_default_order[i]);
+
+		fprintf(f, "%s'%s': ", first ? "" : ", ", py_default_order[i]);
+		first = false;
+		if (k)
+			repr_key(f, p, k);
+		else
+			fputs("True", f);   /* QueueID */
+	}
+	for (size_t i = 0; i < p->nadded; i++) {
+		const struct key *k = &keys[p->added[i]];
+
+		fprintf(f, ", '%s': ", k->name);
+		repr_key(f, p, k);
+	}
+	fputc('}', f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }

@@ -56,10 +56,15 @@ struct conf_py {
 	int void_limit;                /* 2 */
 	char *reason_message;          /* "Message {rejectdefer} due to: {spf}. Please see {url}" */
 	bool mock;                     /* Python bool(str): any non-empty value */
+	char *pu_authserv_id;          /* per-user "Authserv-Id": stored, never used (Python) */
 	/* milter-only keys: accepted, kept only so conf dumps can show them */
 	char *m_socket, *m_pidfile, *m_userid, *m_internalhosts, *m_macrolist;
 	int m_umask;
 	bool m_inthosts;
+	/* keys set from the file (or a per-user line) that Python's defaults
+	 * dict lacks, in the order they were set: the dict's order */
+	unsigned char added[48];
+	size_t nadded;
 };
 
 struct conf {
@@ -90,6 +95,7 @@ struct conf {
 	int nat_warning_minutes;        /* NAT_Warning_Interval (min), 0 = off; default 60 */
 	int dns_timeout_ms;             /* DNS_Timeout (ms per try), 0 = dns default */
 	int dns_tries;                  /* DNS_Tries, 0 = dns default */
+	bool servfail_temperror;        /* SERVFAIL_Is_Temperror = Yes|No (default No: as pydns, no record) */
 };
 
 /*
@@ -126,6 +132,9 @@ int conf_check(const char *path, conf_report_fn *report, void *arg);
  * clamps.  Returns 0 or -1.
  */
 int conf_parse_pyint(const char *s, int *out);
+
+/* Python repr() of the settings dict, for the "Config: " log line; malloc'd. */
+char *conf_py_repr(const struct conf_py *p);
 
 /*
  * The Python keys that a per-user line (Per_User = text,<path>) may set,

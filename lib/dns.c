@@ -454,7 +454,8 @@ static void answer(struct flight *f, int status, unsigned char *abuf, int alen)
 	if (r->ttl > f->chain_ttl)
 		r->ttl = f->chain_ttl;
 
-	uint32_t ttl = cache_ttl(r);
+	/* A chain not followed to its end proves nothing worth keeping. */
+	uint32_t ttl = r->chase ? 0 : cache_ttl(r);
 	if (ctx->cache && ttl > 0)
 		dnscache_put(ctx->cache, f->key, f->type, r, ttl, dns_now_ms());
 	fan_out(ctx, f, r, ttl);

@@ -133,6 +133,7 @@ void dns_cancel(struct dns_query *q);
  */
 struct dns_timer;
 typedef void dns_timer_cb(void *arg);
+/* NULL when out of memory.  The timer is freed when it fires. */
 struct dns_timer *dns_timer_start(struct dns_ctx *ctx, long ms, dns_timer_cb *cb, void *arg);
 void dns_timer_stop(struct dns_timer *t);   /* NULL is fine; not after it fired */
 /* Monotonic milliseconds, the clock timers use. */

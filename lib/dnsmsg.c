@@ -365,10 +365,10 @@ enum dnsmsg_err dnsmsg_parse(const unsigned char *m, size_t len, const char *qna
 				err = DNSMSG_E_RDATA;
 				goto out;
 			}
-			if (rc > 0)
-				break;   /* target cannot be named: stop here */
-			if (chain >= DNSMSG_MAX_CHAIN) {
-				cut = 1; /* a loop, or too long to be sane */
+			/* A target we cannot name, a loop, or a chain too long to
+			 * be sane: the answer is unusable. */
+			if (rc > 0 || chain >= DNSMSG_MAX_CHAIN) {
+				cut = 1;
 				break;
 			}
 			if (ds[i].ttl < ttl)

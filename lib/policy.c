@@ -170,6 +170,35 @@ static int netlist(struct policy_check *c, const char *name, const char *list)
 
 static void finish(struct policy_check *c);
 
+static bool kind_pending(const struct policy_check *c, enum op_kind k)
+{
+	for (size_t i = 0; i < c->nops; i++)
+		if (c->ops[i].kind == k && !c->ops[i].done)
+			return true;
+	return false;
+}
+
+/*
+ * Is the answer known before every lookup is back?  The Python order
+ * decides: a Domain_Whitelist pass wins over everything after it; a
+ * HELO_Whitelist hit once Domain_Whitelist is known not to pass; and a
+ * HELO reject or defer once no bypass can hit any more, so a dead MAIL
+ * FROM domain does not delay a HELO reject (the Python server never
+ * looks it up).  The PTR bypass needs its answer, so it always waits.
+ */
+static bool decided_early(const struct policy_check *c)
+{
+	if (c->dw_pass)
+		return true;
+	if (kind_pending(c, OP_DW))
+		return false;
+	if (c->hw_hit)
+		return true;
+	if (kind_pending(c, OP_HW) || kind_pending(c, OP_PTR))
+		return false;
+	return c->r.helo_spf.done && pd_helo_decides(&c->r);
+}
+
 static void op_done(struct op *o)
 {
 	struct policy_check *c = o->c;
@@ -177,7 +206,8 @@ static void op_done(struct op *o)
 	o->done = true;
 	o->spf = NULL;
 	o->q = NULL;
-	if (--c->pending == 0 && !c->starting)
+	c->pending--;
+	if (!c->starting && (c->pending == 0 || decided_early(c)))
 		finish(c);
 }
 
@@ -246,7 +276,7 @@ static void wl_timeout(void *arg)
 		}
 	}
 	c->starting = false;
-	if (c->pending == 0)
+	if (c->pending == 0 || decided_early(c))
 		finish(c);
 }
 
@@ -255,8 +285,9 @@ static void deadline(void *arg)
 	struct policy_check *c = arg;
 
 	c->deadline = NULL;
-	log_info("%s: checks not finished within Request_Timeout (%d s): answering with what is known",
-		 c->attr[4] ? c->attr[4] : "request", c->conf->request_timeout);
+	log_info("SPF checks for client %s, sender %s not finished within Request_Timeout (%d s): "
+		 "unfinished checks count as Temperror", c->r.ip ? c->r.ip : "", c->r.snd ? c->r.snd : "",
+		 c->conf->request_timeout);
 	c->starting = true;
 	for (size_t i = 0; i < c->nops; i++) {
 		struct op *o = &c->ops[i];
@@ -312,6 +343,8 @@ static void start_spf(struct policy_check *c, struct op *o, const char *sender, 
 	req.helo = helo;
 	req.domain = domain;
 	req.void_limit = c->r.py->void_limit;
+	/* pydns over UDP reads SERVFAIL as an empty answer: None, or a void lookup */
+	req.servfail_void = !c->conf->servfail_temperror;
 	req.timeout_ms = timeout_ms;
 	sc = spf_check_start(c->dns, &req, spf_done, o);
 	if (!o->done)
@@ -347,15 +380,12 @@ static void start_lookups(struct policy_check *c)
 {
 	const struct conf_py *py = c->r.py;
 	struct pd_req *r = &c->r;
-	int dbg = py->debug_level;
 	long wl_ms = spf_timeout(py->whitelist_lookup_time);
 	bool ignored = false;
 
 	if (truthy(py->domain_whitelist)) {
 		const char *p = py->domain_whitelist;
 
-		if (dbg >= 4)
-			log_info("Domain Whitelist enabled.");
 		for (;;) {
 			const char *e = strchr(p, ',');
 			size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -375,8 +405,6 @@ static void start_lookups(struct policy_check *c)
 	if (truthy(py->helo_whitelist)) {
 		const char *p = py->helo_whitelist;
 
-		if (dbg >= 4)
-			log_info("HELO Domain Whitelist enabled.");
 		for (;;) {
 			const char *e = strchr(p, ',');
 			size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -385,8 +413,6 @@ static void start_lookups(struct policy_check *c)
 				char *d = strndup(p, n);
 				struct op *o = d ? new_op(c, OP_HW) : NULL;
 
-				if (dbg >= 5)
-					log_info("HELO Domain Whitelist domain match: %s.", d ? d : "");
 				if (o)
 					start_query(c, o, d, c->ipa.version == 4 ? DNS_T_A : DNS_T_AAAA, hw_done);
 				else
@@ -402,8 +428,6 @@ static void start_lookups(struct policy_check *c)
 		char *rev = reverse_name(&c->ipa);
 		struct op *o = rev ? new_op(c, OP_PTR) : NULL;
 
-		if (dbg >= 4)
-			log_info("PTR Domain Whitelist enabled.");
 		if (o)
 			start_query(c, o, rev, DNS_T_PTR, ptr_done);
 		free(rev);
@@ -456,6 +480,69 @@ static void nat_warning(struct policy_check *c)
 
 /* ---- decide ------------------------------------------------------------ */
 
+/* Python's ipaddress str() of the client: compressed IPv6 */
+static void ip_str(const struct ip_addr *a, char *out, size_t len)
+{
+	if (a->version == 4) {
+		snprintf(out, len, "%u.%u.%u.%u", a->b[0], a->b[1], a->b[2], a->b[3]);
+		return;
+	}
+	unsigned h[8];
+	int best = -1, bestlen = 0;
+	size_t o = 0;
+
+	for (int i = 0; i < 8; i++)
+		h[i] = ((unsigned)a->b[2 * i] << 8) | a->b[2 * i + 1];
+	for (int i = 0; i < 8;) {
+		int j = i;
+
+		while (j < 8 && !h[j])
+			j++;
+		if (j - i > bestlen) {
+			best = i;
+			bestlen = j - i;
+		}
+		i = j > i ? j : i + 1;
+	}
+	if (bestlen < 2)
+		best = -1;
+	out[0] = '\0';
+	for (int i = 0; i < 8 && o < len; i++) {
+		if (i == best) {
+			o += (size_t)snprintf(out + o, len - o, i == 0 ? "::" : ":");
+			i += bestlen - 1;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, len - o, "%x%s", h[i], i < 7 ? ":" : "");
+	}
+}
+
+static void hw_logs(struct policy_check *c)
+{
+	const struct conf_py *py = c->r.py;
+	const char *p = py->helo_whitelist;
+	char ip[64];
+
+	if (!truthy(p) || py->debug_level < 4)
+		return;
+	log_info("HELO Domain Whitelist enabled.");
+	if (py->debug_level < 5)
+		return;
+	ip_str(&c->ipa, ip, sizeof ip);
+	for (;;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (c->attr[1] && strlen(c->attr[1]) == n && strncmp(p, c->attr[1], n) == 0) {
+			log_info("HELO Domain Whitelist domain match: %.*s.", (int)n, p);
+			log_info("HELO Domain Whitelist domain: %.*s is IPv%d: %s.", (int)n, p, c->ipa.version, ip);
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+}
+
 static void finish(struct policy_check *c)
 {
 	struct pd_req *r = &c->r;
@@ -467,6 +554,19 @@ static void finish(struct policy_check *c)
 	c->deadline = NULL;
 	dns_timer_stop(c->wl_timer);
 	c->wl_timer = NULL;
+	/* the bypass checks' log lines, in the Python order, up to a hit */
+	int dbg = r->py->debug_level;
+	if (truthy(r->py->domain_whitelist) && dbg >= 4)
+		log_info("Domain Whitelist enabled.");
+	if (r->peruser && dbg >= 4)
+		log_info("Domain_Whitelist check used peruser data");
+	if (!c->dw_pass) {
+		hw_logs(c);
+		if (r->peruser && dbg >= 4)
+			log_info("HELO_Whitelist check used peruser data");
+		if (!c->hw_hit && truthy(r->py->domain_whitelist_ptr) && dbg >= 4)
+			log_info("PTR Domain Whitelist enabled.");
+	}
 	if (c->dw_pass) {
 		comment = "SPF skipped for whitelisted relay domain - ";
 		r->bypass_desc = "Skip SPF checks for whitelisted domains";
@@ -505,22 +605,10 @@ static void finish(struct policy_check *c)
 
 static void log_config(const struct conf_py *py)
 {
-	char *rm = NULL;
-	size_t n = strlen(py->reason_message) * 4 + 8;
+	char *d = conf_py_repr(py);
 
-	if ((rm = malloc(n)))
-		pystr_repr(py->reason_message, rm, n);
-	log_info("Config: {'debugLevel': %d, 'HELO_reject': '%s', 'Mail_From_reject': '%s', "
-		 "'PermError_reject': '%s', 'TempError_Defer': '%s', 'skip_addresses': '%s', 'TestOnly': %d, "
-		 "'SPF_Enhanced_Status_Codes': '%s', 'Header_Type': '%s', 'Hide_Receiver': '%s', "
-		 "'Authserv_Id': '%s', 'Lookup_Time': %d, 'Whitelist_Lookup_Time': %d, 'Void_Limit': %d, "
-		 "'Reason_Message': %s, 'No_Mail': %s, 'Mock': %s}",
-		 py->debug_level, py->helo_reject, py->mail_from_reject, py->permerror_reject,
-		 py->temperror_defer, py->skip_addresses ? py->skip_addresses : "", py->test_only,
-		 py->spf_enhanced_status_codes, py->header_type, py->hide_receiver, py->authserv_id,
-		 py->lookup_time, py->whitelist_lookup_time, py->void_limit, rm ? rm : "",
-		 py->no_mail ? py->no_mail : "False", py->mock ? "True" : "False");
-	free(rm);
+	log_info("Config: %s", d ? d : "{}");
+	free(d);
 }
 
 static const char *const attr_names[6] = { "client_address", "helo_name", "sender", "recipient", "instance", "queue_id" };
@@ -612,13 +700,21 @@ struct policy_check *policy_check_start(struct policy_session *s, struct conf *c
 	}
 
 	/* skip_addresses, Whitelist */
+	int pdbg = r->py->debug_level;
 	if (netlist(c, "skip_addresses", r->py->skip_addresses)) {
 		r->bypass_desc = "Skip SPF checks on localhost";
 		r->bypass_header = bypass_header(c, "SPF check N/A for local connections - ");
 		r->skip_header = r->bypass_header ? strdup(r->bypass_header) : NULL;
-	} else if (netlist(c, "Whitelist", r->py->whitelist)) {
-		r->bypass_desc = "Skip SPF checks for whitelisted IP addresses";
-		r->bypass_header = bypass_header(c, "SPF skipped for whitelisted relay - ");
+	}
+	if (r->peruser && pdbg >= 4)
+		log_info("skip_addresses check used peruser data");
+	if (!r->bypass_header) {
+		if (netlist(c, "Whitelist", r->py->whitelist)) {
+			r->bypass_desc = "Skip SPF checks for whitelisted IP addresses";
+			r->bypass_header = bypass_header(c, "SPF skipped for whitelisted relay - ");
+		}
+		if (r->peruser && pdbg >= 4)
+			log_info("Whitelist check used peruser data");
 	}
 	if (r->bypass_header) {
 		answer(c, pd_decide(r));
@@ -636,10 +732,11 @@ struct policy_check *policy_check_start(struct policy_session *s, struct conf *c
 		return NULL;
 	}
 
-	if (conf->request_timeout > 0)
-		c->deadline = dns_timer_start(dns, conf->request_timeout * 1000L, deadline, c);
+	/* 0 means the default, as for the daemon's backstop (policyd-spf(8)) */
+	c->deadline = dns_timer_start(dns, (conf->request_timeout > 0 ? conf->request_timeout : 90) * 1000L,
+				      deadline, c);
 	start_lookups(c);
-	if (c->pending == 0)
+	if (c->pending == 0 || decided_early(c))
 		finish(c);
 	c->starting = false;
 	if (c->finished) {

@@ -145,7 +145,7 @@ static char *list_repr(const char *const *v, size_t n)
 	return pf_pylist(v, n);
 }
 
-static void resultcodes(const struct pd_req *r, bool helo_scope, struct actions *a)
+static void resultcodes_q(const struct pd_req *r, bool helo_scope, struct actions *a, bool quiet)
 {
 	const struct conf_py *py = r->py;
 	const char *unused[7];
@@ -156,6 +156,8 @@ static void resultcodes(const struct pd_req *r, bool helo_scope, struct actions 
 
 	memset(a, 0, sizeof *a);
 	memcpy(unused, all_results, sizeof unused);
+	if (quiet)
+		dbg = -1;
 	if (dbg >= 5)
 		log_info("_get_resultcodes: scope: %s, Reject_Not_Pass_Domains: %s, helo_policy: %s, mfrom_policy: %s",
 			 helo_scope ? "helo" : "mfrom",
@@ -218,6 +220,11 @@ static void resultcodes(const struct pd_req *r, bool helo_scope, struct actions 
 		free(rj);
 		free(p);
 	}
+}
+
+static void resultcodes(const struct pd_req *r, bool helo_scope, struct actions *a)
+{
+	resultcodes_q(r, helo_scope, a, false);
 }
 
 static const char *action_for(const struct actions *a, const char *res)
@@ -314,6 +321,24 @@ static void log_pyspf(const struct pd_req *r, const char *title, const char *rea
 		log_info("spfcheck: pyspf result: \"%s\"", l ? l : "");
 		free(l);
 	}
+}
+
+bool pd_helo_decides(const struct pd_req *r)
+{
+	const struct conf_py *py = r->py;
+	struct actions a;
+	const char *act;
+
+	if (!r->helo_spf.run || !r->helo_spf.done)
+		return false;
+	if (eq(py->helo_reject, "Null") && *r->snd)
+		return false;
+	resultcodes_q(r, true, &a, true);
+	act = action_for(&a, spf_result_title(r->helo_spf.result));
+	if (eq(act, "defer"))
+		return true;
+	/* a reject that No_Mail may turn into a prepend still needs MAIL FROM */
+	return eq(act, "reject") && (!eq(py->no_mail, "True") || no_mail_record(&r->helo_spf));
 }
 
 /* ---- the engine --------------------------------------------------------------- */

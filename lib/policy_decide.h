@@ -65,6 +65,11 @@ void pd_prepare(struct pd_req *r);
  */
 bool pd_replay(struct pd_req *r, char **action);
 
+/* The HELO result alone decides the request (a reject or defer that
+ * returns before MAIL FROM is looked at): the MAIL FROM check may be
+ * dropped.  Needs helo_spf done. */
+bool pd_helo_decides(const struct pd_req *r);
+
 /* The rest, after bypass and SPF results are in: the final action text
  * (after "action="), malloc'd; never NULL except out of memory. */
 char *pd_decide(struct pd_req *r);

@@ -29,6 +29,8 @@ const char *spf_result_word(enum spf_result r);
 /* "Pass", "Fail", "Softfail", "Neutral", "None", "Permerror", "Temperror" (pyspf/spf_engine spelling) */
 const char *spf_result_title(enum spf_result r);
 
+#define SPF_VOID_LIMIT_DEFAULT 2
+
 /* One line of trace, no newline.  Called synchronously from the engine. */
 typedef void spf_trace_fn(void *arg, const char *line);
 
@@ -38,13 +40,16 @@ struct spf_request {
 	const char *helo;      /* HELO/EHLO name, %{h} */
 	const char *domain;    /* domain to check; NULL = domain part of sender (or helo for null sender) */
 	const char *receiver;  /* %{r}; NULL = "unknown" */
-	int void_limit;        /* < 0: default 2 */
+	int void_limit;        /* Void_Limit (RFC default 2, SPF_VOID_LIMIT_DEFAULT); as in pyspf
+				* more voids than this is permerror, so a negative
+				* limit makes the first void lookup one */
 	int lookup_limit;      /* <= 0: default 10 */
 	long timeout_ms;       /* whole-check deadline; 0 = none; < 0 = temperror at once */
 	const char *default_exp; /* explanation for fail without usable exp=; NULL = none
 				  * (macros are expanded, %{p} as "unknown") */
-	bool servfail_void;    /* SERVFAIL counts as an empty answer (pydns over UDP)
-				* instead of temperror */
+	bool servfail_void;    /* SERVFAIL counts as an empty answer, as pydns over UDP
+				* makes it (Python server: None), instead of temperror
+				* "DNS Error: SERVFAIL  RCODE: 2" */
 	spf_trace_fn *trace;   /* NULL = no trace */
 	void *trace_arg;
 };
@@ -52,10 +57,12 @@ struct spf_request {
 struct spf_response {
 	enum spf_result result;
 	/* For fail (and softfail, as pyspf does): the expanded exp= text of the
-	 * top-level record, or NULL when there is none or it was unusable. */
+	 * top-level record (after redirects); when there is none or it was
+	 * unusable, the expanded default_exp; NULL when neither. */
 	const char *explanation;
 	/* For permerror/temperror: pyspf's message, e.g. "Unknown mechanism found: moo",
-	 * "Too many DNS lookups", "DNS Timeout".  NULL otherwise. */
+	 * "Too many DNS lookups", "DNS Timeout", "Void lookup limit of 2 exceeded".
+	 * NULL otherwise.  Control characters are replaced by '?'. */
 	const char *problem;
 	const char *mechanism;  /* top-level term that decided, NULL if none matched / error */
 	bool exp_from_record;   /* explanation came from exp=, not default_exp */
@@ -73,10 +80,12 @@ typedef void spf_done_fn(void *arg, const struct spf_response *res);
 
 /*
  * Returns the running check, or NULL when it finished (or failed to start)
- * before returning: done was called already in that case.
+ * before returning: done was called already in that case.  The request's
+ * strings are copied.  Any number of checks may share one dns_ctx.
  */
 struct spf_check *spf_check_start(struct dns_ctx *dns, const struct spf_request *req,
 				  spf_done_fn *done, void *arg);
+/* Stops a running check (its done is never called); not from within its done. */
 void spf_check_cancel(struct spf_check *c);
 
 #endif

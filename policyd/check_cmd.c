@@ -115,8 +115,8 @@ int check_cmd_main(int argc, char **argv)
 				return usage("--dns-timeout-ms wants 1..600000");
 			break;
 		case 'v':
-			if (!parse_long(optarg, 0, 1000, &void_limit))
-				return usage("--void-limit wants 0..1000");
+			if (!parse_long(optarg, -1000, 1000, &void_limit))
+				return usage("--void-limit wants -1000..1000");
 			break;
 		case 'W':
 			if (!parse_long(optarg, -1, 86400, &timeout_s))

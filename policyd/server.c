@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,12 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 	}
 	peer_name(sa, 0, peer, sizeof(peer));
 	evutil_make_socket_closeonexec(fd);
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+		int one = 1;
+
+		/* replies are small and complete: Nagle would hold pipelined ones back */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	conn_new(s, fd, fd, peer);
 	if ((int)s->nconns >= max_connections(s)) {
 		log_warn("%u connections (Max_Connections): not accepting more until one closes",

@@ -11,6 +11,9 @@
 #
 # --port 0 picks a free port (the same number for UDP and TCP); once both
 # sockets are bound the server prints "ready PORT" on stdout.
+# --scenario all (with --suite, --port 0) serves every scenario of the
+# suite file, each on its own free port, and prints "ready P0 P1 ..." in
+# scenario order; log lines then start with "sN ".
 #
 # Zone: name -> list of records, each a one-key mapping or a bare word:
 #   TXT: "text" | TXT: ["s1", "s2"]   one record, one or more strings
@@ -352,15 +355,16 @@ class Answer:
 
 
 class Server:
-    def __init__(self, zone, delay, log, neg_ttl):
+    def __init__(self, zone, delay, log, neg_ttl, tag=''):
         self.zone = zone
+        self.tag = tag
         self.delay = delay
         self.logf = log
         self.neg_ttl = neg_ttl
 
     def log(self, line):
         if self.logf:
-            self.logf.write(line + '\n')
+            self.logf.write(self.tag + line + '\n')
             self.logf.flush()
 
     def resolve(self, q):
@@ -554,9 +558,11 @@ def bind_sockets(addr, port):
     raise OSError('no free port for both UDP and TCP')
 
 
-async def serve(args, server):
+async def serve(args, servers):
     loop = asyncio.get_running_loop()
-    udp, tcp, port = bind_sockets(args.addr, args.port)
+    bound = []
+    for i, server in enumerate(servers):
+        bound.append(bind_sockets(args.addr, args.port if i == 0 else 0))
     stop = loop.create_future()
 
     def quit_now(*_):
@@ -565,8 +571,13 @@ async def serve(args, server):
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, quit_now)
-    transport, _ = await loop.create_datagram_endpoint(lambda: UDPProto(server), sock=udp)
-    srv = await asyncio.start_server(make_tcp_handler(server), sock=tcp)
+    closers = []
+    for server, (udp, tcp, port) in zip(servers, bound):
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda server=server: UDPProto(server), sock=udp)
+        srv = await asyncio.start_server(make_tcp_handler(server), sock=tcp)
+        closers += [transport, srv]
+        server.log('listening %s port %d' % (args.addr, port))
     if args.pidfile:
         with open(args.pidfile, 'w') as f:
             f.write('%d\n' % os.getpid())
@@ -580,12 +591,11 @@ async def serve(args, server):
                 loop.remove_reader(0)
                 quit_now()
         loop.add_reader(0, stdin_readable)
-    server.log('listening %s port %d' % (args.addr, port))
-    sys.stdout.write('ready %d\n' % port)
+    sys.stdout.write('ready %s\n' % ' '.join(str(b[2]) for b in bound))
     sys.stdout.flush()
     await stop
-    transport.close()
-    srv.close()
+    for c in closers:
+        c.close()
     if args.pidfile:
         try:
             os.unlink(args.pidfile)
@@ -611,22 +621,35 @@ def main():
     if bool(args.suite) != (args.scenario is not None):
         p.error('--suite and --scenario go together')
     try:
-        zone = {}
-        if args.suite:
-            doc = load_suite_scenario(args.suite, args.scenario)
-            load_zone(doc.get('zonedata'), args.spf_to_txt is not False, zone)
+        zones = []
+        if args.suite and args.scenario == 'all':
+            # Every scenario at once, each on its own port, so a suite run
+            # starts one server instead of one per scenario.
+            with open_maybe_gz(args.suite) as f:
+                docs = [d for d in yaml.load_all(f, Loader=LOADER) if d]
+            for doc in docs:
+                zones.append(load_zone(doc.get('zonedata'), args.spf_to_txt is not False, {}))
+        else:
+            zone = {}
+            if args.suite:
+                doc = load_suite_scenario(args.suite, args.scenario)
+                load_zone(doc.get('zonedata'), args.spf_to_txt is not False, zone)
+            zones.append(zone)
         for zf in args.zone:
             with open_maybe_gz(zf) as f:
-                load_zone(yaml.load(f, Loader=LOADER), bool(args.spf_to_txt), zone)
+                data = yaml.load(f, Loader=LOADER)
+            for zone in zones:
+                load_zone(data, bool(args.spf_to_txt), zone)
     except (ZoneError, OSError, yaml.YAMLError) as e:
         sys.stderr.write('dnsd: %s\n' % (e,))
         return 2
     logf = None
     if args.log:
         logf = open(args.log, 'a', buffering=1, encoding='utf-8', errors='replace')
-    server = Server(zone, args.delay_ms / 1000.0, logf, args.neg_ttl)
+    servers = [Server(z, args.delay_ms / 1000.0, logf, args.neg_ttl,
+                      's%d ' % i if len(zones) > 1 else '') for i, z in enumerate(zones)]
     try:
-        asyncio.run(serve(args, server))
+        asyncio.run(serve(args, servers))
     except OSError as e:
         sys.stderr.write('dnsd: %s\n' % (e,))
         return 1

@@ -23,6 +23,7 @@
 #   PSPF_E2E_MODES    comma list of spawn,daemon-unix,daemon-inet (default all)
 #   PSPF_E2E_KEEP     keep the scratch directory (logs, queue) for a look
 #   PSPF_DNSD         the DNS server script (default t/dnsd.py)
+#   PSPF_E2E_BUDGET   seconds after which remaining scenarios fail unrun (600)
 
 import os
 import re
@@ -35,6 +36,7 @@ import ns  # noqa: E402
 
 ns.enter(os.path.abspath(__file__), sys.argv[1:])
 
+import concurrent.futures  # noqa: E402
 import shutil      # noqa: E402
 import signal      # noqa: E402
 import socket      # noqa: E402
@@ -48,6 +50,7 @@ from tap import Tap                                            # noqa: E402
 from procs import Procs, StartError, free_port, wait_connectable  # noqa: E402
 from postfix import Postfix                                    # noqa: E402
 from smtp import swaks                                         # noqa: E402
+import corpus                                                  # noqa: E402
 import dmarc                                                   # noqa: E402
 
 REPO = os.path.dirname(HERE)
@@ -108,19 +111,31 @@ def rcpt_reject(code, rejectdefer, reason, scope, ident, ip, rcpt=BOB, url=True)
 
 # -- configuration ------------------------------------------------------------
 
-def policy_conf(dns_port, **over):
+def policy_conf(dns_port, ours=None, **over):
     """A policyd-spf.conf: Debian's installed defaults, a short DNS budget
     (the timeout scenario waits it out), one more skip network."""
+    if ours is None:
+        ours = SERVER == 'ours'
     keys = [('debugLevel', '1'), ('TestOnly', '1'), ('HELO_reject', 'Fail'),
             ('Mail_From_reject', 'Fail'), ('PermError_reject', 'False'),
             ('TempError_Defer', 'False'),
             ('skip_addresses', '127.0.0.0/8,::ffff:127.0.0.0/104,::1,198.51.100.128/25'),
             ('Lookup_Time', '3')]
-    if SERVER == 'ours':
+    if ours:
         keys.append(('DNS_Servers', '127.0.0.1:%d' % dns_port))
     d = dict(keys)
     d.update(over)
     return ''.join('%s = %s\n' % kv for kv in d.items())
+
+
+# The differential corpus runs under each of these configurations (ours
+# additionally gets DNS_Servers and Envelope_From_Escape = No).
+DIFF_CONFIGS = [
+    ('plain', {}),
+    ('strict', {'HELO_reject': 'SPF_Not_Pass', 'Mail_From_reject': 'SPF_Not_Pass',
+                'PermError_reject': 'True', 'Header_Type': 'AR', 'Authserv_Id': MX,
+                'Hide_Receiver': 'Yes', 'SPF_Enhanced_Status_Codes': 'No'}),
+]
 
 
 def write(path, text, mode=0o644):
@@ -173,7 +188,10 @@ def check_components():
 
 
 def our_binary():
-    b = os.path.abspath(os.path.join(os.environ.get('PSPF_BUILD', 'build'), 'policyd-spf'))
+    # PSPF_BUILD as make passes it (relative to the top directory, where
+    # make and prove run); unset: the top directory's build/.
+    b = os.path.abspath(os.path.join(os.environ.get('PSPF_BUILD', os.path.join(REPO, 'build')),
+                                     'policyd-spf'))
     if not os.access(b, os.X_OK):
         raise StartError('our binary %s is missing: run make first' % b)
     return b
@@ -214,8 +232,32 @@ def setup(env, dnsd):
     pf = env.pf = Postfix(os.path.join(root, 'pf'))
     env.procs.on_stop('postfix', pf.stop)
     rr = 'reject_unauth_destination, check_policy_service %s, check_client_access static:HOLD'
+    if SERVER == 'ours':
+        # Side by side through the same Postfix: ours (Envelope_From_Escape
+        # off: the one documented difference in these headers) and the
+        # Python server (a copy of its script: /usr/bin/policyd-spf gets
+        # our binary bind-mounted over it below).
+        pyserver = os.path.join(root, 'bin', 'policyd-spf-python')
+        shutil.copy2(PYTHON_SERVER, pyserver)
+        for variant, over in DIFF_CONFIGS:
+            for who, binary, conf_text in (
+                    ('ours', env.binary, policy_conf(env.dns_port, ours=True,
+                                                     Envelope_From_Escape='No', **over)),
+                    ('python', pyserver, policy_conf(env.dns_port, ours=False, **over))):
+                key = 'diff-%s-%s' % (variant, who)
+                conf = os.path.join(root, 'conf', key + '.conf')
+                write(conf, conf_text)
+                svc = 'spf-' + key
+                pf.add_master('%s unix - n n - 0 spawn\n  user=policyd-spf argv=%s %s'
+                              % (svc, binary, conf))
+                pf.add_main('%s_time_limit = 3600' % svc)
+                param = 'pspf_rr_' + key.replace('-', '_')
+                pf.add_main('%s = %s' % (param, rr % ('unix:private/' + svc)))
+                port = free_port()
+                pf.add_smtpd(port, {'smtpd_recipient_restrictions': '$' + param})
+                env.listeners[(variant, who)] = port
     for mode in MODES:
-        cfgs = ['default', 'defer', 'dms'] + (['hup'] if mode != 'spawn' else [])
+        cfgs = ['default', 'defer', 'dms', 'ar'] + (['hup'] if mode != 'spawn' else [])
         for cfg in cfgs:
             key = '%s-%s' % (mode, cfg)
             conf = os.path.join(root, 'conf', key + '.conf')
@@ -224,6 +266,9 @@ def setup(env, dnsd):
                 over['TempError_Defer'] = 'True'
             if cfg == 'dms':
                 over['Reason_Message'] = DMS_REASON
+            if cfg == 'ar':
+                over['Header_Type'] = 'AR'
+                over['Authserv_Id'] = MX
             write(conf, policy_conf(env.dns_port, **over))
             env.confs[(mode, cfg)] = conf
             endpoint = start_policy(env, mode, cfg, key, conf)
@@ -231,7 +276,7 @@ def setup(env, dnsd):
             pf.add_main('%s = %s' % (param, rr % endpoint))
             port = free_port()
             o = {'smtpd_recipient_restrictions': '$' + param}
-            if cfg == 'dms':
+            if cfg in ('dms', 'ar'):
                 o['smtpd_milters'] = 'inet:127.0.0.1:%d' % env.dmarc.port
             pf.add_smtpd(port, o)
             env.listeners[(mode, cfg)] = port
@@ -257,8 +302,8 @@ def start_policy(env, mode, cfg, key, conf):
         # mount namespace only, the binary under test and the test config
         # are bind-mounted where the Python package keeps its own.
         if env.binary != DROPIN_BIN:
-            subprocess.run(['mount', '--bind', env.binary, DROPIN_BIN], check=True)
-        subprocess.run(['mount', '--bind', conf, DROPIN_CONF], check=True)
+            ns.bind(env.binary, DROPIN_BIN)
+        ns.bind(conf, DROPIN_CONF)
         env.pf.add_master('policyd-spf unix - n n - 0 spawn\n'
                           '  user=policyd-spf argv=/usr/bin/policyd-spf')
         env.pf.add_main('policyd-spf_time_limit = 3600')
@@ -355,9 +400,19 @@ def rejected_at_rcpt(tag, s, want, rcpts=(BOB,)):
 
 # -- scenarios ------------------------------------------------------------------
 
+# A policy server that hangs costs each session Postfix's policy timeout;
+# past this budget the remaining scenarios fail at once instead.
+BUDGET = float(os.environ.get('PSPF_E2E_BUDGET', '600'))
+STARTED = time.time()
+
+
 def guarded(name, fn, *args):
     """Run one scenario; an exception (a hung swaks, a missing queue
     file) fails that scenario and the run goes on with the next."""
+    if time.time() - STARTED > BUDGET:
+        t.ok(False, '%s: not run: the test is past its %ds budget (PSPF_E2E_BUDGET)'
+             % (name, BUDGET))
+        return
     try:
         fn(*args)
     except Exception:
@@ -526,6 +581,44 @@ def dmarc_record(hist, before, tag):
     return new[0]
 
 
+def dmarc_ar_scenarios(env, mode):
+    # Header_Type = AR with Authserv_Id = the host name OpenDMARC trusts:
+    # it takes the SPF result from our Authentication-Results instead.
+    port = env.listeners[(mode, 'ar')]
+    m = '[%s] DMARC, Header_Type = AR' % mode
+    hist = env.dmarc.history
+
+    tag = m + ', aligned SPF pass'
+    n = len(hist.blocks())
+    s = swaks(port, GOOD4, HELO, HELO, 'alice@aligned.example', [BOB],
+              headers=['From: Alice <alice@aligned.example>'])
+    ours = ('Authentication-Results: %s; spf=pass (sender SPF authorized) '
+            'smtp.mailfrom=aligned.example (client-ip=%s; helo=%s; '
+            'envelope-from=alice@aligned.example; receiver=%s)' % (MX, GOOD4, HELO, RCV))
+    dm = ('Authentication-Results: %s; dmarc=pass (p=reject dis=none) '
+          'header.from=aligned.example' % MX)
+    expect_rcpts(tag, s, [BOB], '250 2.1.5 Ok')
+    top, _ = added_headers(env, tag, s)
+    if top is not None:
+        t.eq(top, [dm, ours], '%s: headers added above Received:' % tag)
+    rec = dmarc_record(hist, n, tag)
+    t.eq((rec.get('job'), rec.get('spf'), rec.get('align_spf')), (s.queue_id(), '0', '4'),
+         '%s: OpenDMARC took the SPF pass from our header, aligned' % tag)
+
+    tag = m + ', HELO-only pass, null sender'
+    n = len(hist.blocks())
+    s = swaks(port, GOOD4, 'helopass.example', 'helopass.example', '<>', [BOB],
+              headers=['From: <postmaster@helopass.example>'])
+    expect_rcpts(tag, s, [BOB], '250 2.1.5 Ok')
+    t.eq(s.end_of_data(), '550 5.7.1 rejected by DMARC policy for helopass.example',
+         '%s: rejected by OpenDMARC' % tag) or t.diag(transcript(s))
+    # OpenDMARC records the AR header's spf=pass, but not as aligned:
+    # align_spf 5 is DMARC_POLICY_SPF_ALIGNMENT_FAIL (4 is PASS).
+    rec = dmarc_record(hist, n, tag)
+    t.eq((rec.get('mfrom'), rec.get('align_spf')), ('', '5'),
+         '%s: OpenDMARC did not align the HELO pass' % tag)
+
+
 def dmarc_scenarios(env, mode):
     port = env.listeners[(mode, 'dms')]
     m = '[%s] DMARC' % mode
@@ -542,8 +635,8 @@ def dmarc_scenarios(env, mode):
     accepted(env, tag, s, [ar('aligned.example'),
                            received_spf('Pass', GOOD4, HELO, 'alice@aligned.example')])
     rec = dmarc_record(hist, n, tag)
-    t.eq((rec.get('job'), rec.get('spf')), (s.queue_id(), '0'),
-         '%s: OpenDMARC took SPF pass from our header' % tag)
+    t.eq((rec.get('job'), rec.get('spf'), rec.get('align_spf')), (s.queue_id(), '0', '4'),
+         '%s: OpenDMARC took the SPF pass from our header, aligned' % tag)
 
     tag = m + ' p=reject, SPF softfail, no DKIM'
     n = len(hist.blocks())
@@ -605,8 +698,52 @@ def dmarc_scenarios(env, mode):
             t.eq(top, [ar(frm_dom), received_spf('Pass', GOOD4, HELO, sender)],
                  '%s: headers added above Received:' % tag)
         rec = dmarc_record(hist, n, tag)
-        t.eq((rec.get('job'), rec.get('spf')), (s.queue_id(), '0'),
-             '%s: OpenDMARC took SPF pass from our header' % tag)
+        t.eq((rec.get('job'), rec.get('spf'), rec.get('align_spf')), (s.queue_id(), '0', '4'),
+             '%s: OpenDMARC took the SPF pass from our header, aligned' % tag)
+
+
+def outcome(env, s):
+    """What a client and the queue saw, without the parts that differ
+    between two runs (queue ids, dates); (outcome, failed-checks text)."""
+    qid = s.queue_id()
+    if qid is None:
+        return {'rcpt': s.replies('RCPT TO:'), 'data': s.end_of_data()}
+    hdrs = env.pf.headers(qid)
+    top = []
+    for h in hdrs:
+        if h.startswith('Received: '):
+            break
+        top.append(h)
+    return {'rcpt': s.replies('RCPT TO:'), 'data': 'queued', 'headers': top}
+
+
+def diff_scenarios(env):
+    if SERVER != 'ours':
+        t.skip('[diff] ours against the Python server', 'PSPF_E2E_SERVER=python')
+        return
+    jobs = [(variant, i, who) for variant, _ in DIFF_CONFIGS
+            for i in range(len(corpus.SESSIONS)) for who in ('ours', 'python')]
+
+    def run(job):
+        variant, i, who = job
+        desc, addr, helo, sender, rcpts = corpus.SESSIONS[i]
+        if time.time() - STARTED > BUDGET:
+            return {'error': 'not run: the test is past its budget', 'who': who}
+        name = helo.rstrip('.') if not helo.startswith('[') else 'unknown'
+        try:
+            s = swaks(env.listeners[(variant, who)], addr, name, helo, sender, rcpts)
+            return outcome(env, s)
+        except Exception:
+            return {'error': traceback.format_exc()}
+    # Independent sessions: four at a time keeps the run short.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        results = dict(zip(jobs, pool.map(run, jobs)))
+    for variant, _ in DIFF_CONFIGS:
+        for i, sess in enumerate(corpus.SESSIONS):
+            desc = sess[0]
+            t.eq(results[(variant, i, 'ours')], results[(variant, i, 'python')],
+                 '[diff, %s] %s: same replies and headers as Python' % (variant, desc),
+                 todo=corpus.KNOWN.get(desc))
 
 
 def main():
@@ -621,12 +758,17 @@ def main():
     env = Env(root)
     status = 1
     try:
+        t0 = time.time()
         setup(env, dnsd)
+        t.diag('set-up took %.1fs' % (time.time() - t0))
         for mode in MODES:
+            t0 = time.time()
             spf_scenarios(env, mode)
             if mode != 'spawn':
                 guarded('[%s] sighup' % mode, sighup_scenario, env, mode)
             guarded('[%s] dmarc' % mode, dmarc_scenarios, env, mode)
+            guarded('[%s] dmarc, AR' % mode, dmarc_ar_scenarios, env, mode)
+            t.diag('[%s] took %.1fs' % (mode, time.time() - t0))
             for (mm, cfg), p in env.daemons.items():
                 if mm == mode:
                     t.ok(p.poll() is None, '[%s] policyd-spf (%s) still running' % (mode, cfg),
@@ -642,6 +784,10 @@ def main():
             other = [l for l in read_from(env.dns53_log, 0).splitlines()
                      if not l.startswith('listening ') and ' _dmarc.' not in l]
             t.eq(other, [], 'policyd-spf sent no query to the resolv.conf server')
+        # Last: the Python server in it reads resolv.conf.
+        t0 = time.time()
+        guarded('[diff]', diff_scenarios, env)
+        t.diag('[diff] took %.1fs' % (time.time() - t0))
         status = 0
     except StartError as e:
         t.ok(False, 'set-up: ' + str(e).splitlines()[0], str(e))

@@ -53,6 +53,14 @@ ZONE = {
 }
 for k in range(11):
     ZONE['h%d.example.com' % k] = [{'A': '198.51.100.%d' % (k + 1)}]
+# hostile but legal DNS: a 5 kB record (TCP), 300 TXT records, a CNAME loop, TTL 0
+ZONE['huge.example.com'] = [{'TXT': 'v=spf1 ' + ''.join('ip4:10.0.%d.%d ' % (k // 200, k % 200)
+                                                       for k in range(400)) + '-all'}]
+ZONE['manytxt.example.com'] = [{'TXT': 'junk %d' % k} for k in range(300)] + [{'TXT': 'v=spf1 +all'}]
+ZONE['loop.example.com'] = [{'TXT': 'v=spf1 a:loop1.example.com mx:loop2.example.com -all'}]
+ZONE['loop1.example.com'] = [{'CNAME': 'loop2.example.com'}]
+ZONE['loop2.example.com'] = [{'CNAME': 'loop1.example.com'}]
+ZONE['ttl0.example.com'] = [{'TTL': 0}, {'TXT': 'v=spf1 a:ttl0.example.com -all'}, {'A': '192.0.2.77'}]
 
 
 def probe(dns, ip, sender, *args, helo='mail.example.org'):
@@ -110,6 +118,11 @@ with testlib.Dnsd(zone=ZONE) as dns:
             'third void lookup exceeds the default limit')
     r = one(dns, '192.0.2.3', 'joe@voids.example.com', '--void-limit', '3')
     tap.is_(r['result'], 'fail', 'Void_Limit 3 allows three')
+    r = one(dns, '192.0.2.80', 'joe@example.com', '--void-limit', '-1')
+    tap.is_((r['result'], r['problem']), ('permerror', 'Void lookup limit of -1 exceeded'),
+            'a negative Void_Limit makes the first void lookup a permerror (as pyspf)')
+    r = one(dns, '10.1.2.3', 'joe@example.com', '--void-limit', '-1')
+    tap.is_(r['result'], 'pass', 'a negative Void_Limit without a void lookup is no error')
 
     r = one(dns, '192.0.2.3', 'joe@notxt.example.com', '--void-limit', '0')
     tap.is_((r['result'], r['problem']), ('permerror', 'Void lookup limit of 0 exceeded'),
@@ -150,6 +163,18 @@ with testlib.Dnsd(zone=ZONE) as dns:
             '%{p} validated and used in exists')
     r = one(dns, '192.0.2.1', 'joe@ptrm.example.com', helo='x')
     tap.ok(r['lookups'] == 1, 'PTR validation lookups do not count as mechanisms')
+
+    r = one(dns, '10.0.1.150', 'joe@huge.example.com')
+    tap.is_((r['result'], r['mech']), ('pass', 'ip4:10.0.1.150'), 'a 5 kB record (over TCP) is evaluated')
+    r = one(dns, '192.0.2.1', 'joe@manytxt.example.com')
+    tap.is_((r['result'], r['first_txt']), ('pass', 'junk 0'), '300 TXT records: the SPF one is found')
+    r = one(dns, '192.0.2.1', 'joe@loop.example.com')
+    tap.ok(r['result'] in ('fail', 'temperror', 'permerror'), 'a CNAME loop gives a bounded result (%s %s)'
+           % (r['result'], r['problem']))
+    rc, lines, err = probe(dns, '192.0.2.77', 'joe@ttl0.example.com', '--parallel', '3')
+    tap.ok(rc == 0 and len([l for l in lines if l.startswith('pass|')]) == 4,
+           'TTL 0 answers: every check still passes')
+    tap.ok('second round not answered from the cache' in lines, 'TTL 0 answers are not cached')
 
     # many checks on one dns_ctx, then one more answered from the cache
     rc, lines, err = probe(dns, '192.0.2.200', 'joe@example.com', '--parallel', '50')

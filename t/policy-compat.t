@@ -92,6 +92,20 @@ class Syslog:
         return out
 
 
+def split_logs(lines):
+    """Input echo lines apart from the rest: ours reads requests ahead
+    (pipelining), so they interleave differently; object addresses
+    normalised."""
+    reads, rest = [], []
+    for prio, msg in lines:
+        msg = re.sub(r' at 0x[0-9a-f]+>', ' at 0x>', msg)
+        if msg.startswith('Read line: ') or msg == 'Found the end of entry':
+            reads.append((prio, msg))
+        else:
+            rest.append((prio, msg))
+    return reads, rest
+
+
 def inside():
     tap = testlib.Tap()
     if not os.access(PYSERVER, os.X_OK):
@@ -100,6 +114,7 @@ def inside():
     if r.returncode != 0:
         tap.bail('ip link set lo up: %s' % r.stderr.strip())
     tmp = tempfile.mkdtemp(prefix='pspf-compat.')
+    os.chmod(tmp, 0o755)   # ours drops root privileges: Per_User files must be readable
     rc = os.path.join(tmp, 'resolv.conf')
     with open(rc, 'w') as f:
         f.write('nameserver 127.0.0.1\n')
@@ -129,7 +144,8 @@ def inside():
             slog.drain()
             cpath = os.path.join(tmp, 'policyd-spf.conf')   # the same path for both: it is logged
             prc, pyrep, pyerr = policylib.run_spawn([PYSERVER], conf, case['requests'],
-                                                    timeout=case['timeout'], env=pyenv, path=cpath)
+                                                    timeout=case['timeout'], env=pyenv, path=cpath,
+                                                    files=case['files'])
             pylog = slog.drain()
             tap.is_(pyrep, pywant, 'python: %s%s' % (name, ' (differs on purpose: %s)' % case['why']
                                                       if case['why'] else ''),
@@ -138,10 +154,18 @@ def inside():
                 continue
             # ours reads the same resolv.conf; DNS_Servers is not needed
             orc, orep, oerr = policylib.run_spawn(ours, conf, case['requests'],
-                                                  timeout=case['timeout'] * timeout_mult, path=cpath)
+                                                  timeout=case['timeout'] * timeout_mult, path=cpath,
+                                                  files=case['files'])
             olog = slog.drain()
+            if case['ours_log']:
+                _, orest = split_logs(olog)
+                tap.is_([l for l in orest if l in case['ours_log']], list(case['ours_log']),
+                        'ours logs: %s' % name, orest)
             if not case['why'] and not case.get('logs_differ'):
-                tap.is_(olog, pylog, 'ours == python: log lines of %s' % name)
+                oreads, orest = split_logs(olog)
+                preads, prest = split_logs(pylog)
+                tap.is_(orest, prest, 'ours == python: log lines of %s' % name)
+                tap.is_(oreads, preads, 'ours == python: input lines logged, %s' % name)
             if case['why']:
                 tap.is_(orep, want, 'ours: %s (intended difference)' % name, oerr[-600:])
             else:

@@ -49,7 +49,8 @@ def logs(text, ours):
 #    t/unit/test_conf.c), so the cases here stay in range.
 OURS = ('Listen', 'DNS_Servers', 'DNS_Timeout', 'DNS_Tries', 'Socket_Mode', 'Socket_Owner',
         'User', 'Group', 'Workers', 'Log_Destination', 'Max_Connections', 'Idle_Timeout',
-        'Request_Timeout', 'DNS_Cache_Size', 'Envelope_From_Escape', 'NAT_Warning_Interval')
+        'Request_Timeout', 'DNS_Cache_Size', 'Envelope_From_Escape', 'NAT_Warning_Interval',
+        'SERVFAIL_Is_Temperror')
 
 
 def short(s):

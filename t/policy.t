@@ -23,14 +23,14 @@ except FileNotFoundError as e:
 mult = 3 if os.environ.get('PSPF_ASAN') else 1
 
 
-def run(conf, requests, timeout=60, env=None):
+def run(conf, requests, timeout=60, env=None, files=None):
     return policylib.run_spawn(OURS, conf + 'DNS_Servers = %s\n' % dns.server, requests,
-                               timeout=timeout * mult, env=env)
+                               timeout=timeout * mult, env=env, files=files)
 
 
 with testlib.Dnsd(zone=policylib.ZONE) as dns:
     for case in policylib.cases():
-        rc, got, err = run(case['conf'], case['requests'], case['timeout'])
+        rc, got, err = run(case['conf'], case['requests'], case['timeout'], files=case['files'])
         tap.is_(got, case['want'], case['name'], err[-800:])
         tap.is_(rc, 0, '  exit status 0', err[-800:])
 
@@ -73,6 +73,17 @@ with testlib.Dnsd(zone=policylib.ZONE) as dns:
     tap.is_(got, [mf('Temperror', 'alice@temperror.example.com', 'temphelo.example.com')],
             'Lookup_Time = 1: both checks Temperror', err[-800:])
     tap.ok(took < 6 * mult, 'HELO and MAIL FROM run in parallel (%.1f s)' % took)
+
+    # a HELO reject does not wait for a MAIL FROM domain whose DNS is dead
+    t0 = time.monotonic()
+    rc, got, err = run('Lookup_Time = 15\n', [req(helo_name='badhelo.example.com', sender='alice@temperror.example.com')])
+    took = time.monotonic() - t0
+    tap.is_(got, [rej(FAILR, 'helo', 'badhelo.example.com')], 'HELO reject with a silent MAIL FROM domain', err[-800:])
+    tap.ok(took < 5 * mult, 'HELO reject answered without waiting for MAIL FROM (%.1f s)' % took)
+    # ... but a HELO Fail that No_Mail turns into a prepend needs MAIL FROM
+    rc, got, err = run('Lookup_Time = 1\nNo_Mail = True\n', [req(helo_name='notnomail.example.com', sender='alice@temperror.example.com')])
+    tap.is_(got, [mf('Temperror', 'alice@temperror.example.com', 'notnomail.example.com')],
+            'No_Mail: HELO Fail downgraded, MAIL FROM still decides the header', err[-800:])
 
     # a bad integer stops start-up with FILE:LINE
     rc, got, err = run('debugLevel = yes\n', [req()])

@@ -82,6 +82,16 @@ with testlib.Dnsd(zone=zone, delay_ms=1500) as dns:
     tap.is_(srv.wait(15), 0, 'term: exit status 0')
     srv.stop()
 
+    # spawn mode: the one check in flight is answered, then exit 0
+    sp = proto.Spawn(conf='DNS_Servers = %s\n' % dns.server)
+    sp.client.send(spf_request(4))
+    time.sleep(0.5)
+    sp.proc.send_signal(signal.SIGTERM)
+    tap.is_(sp.client.reply(), (PASS % 4).encode(), 'term spawn: check in flight answered')
+    tap.ok(sp.client.eof(), 'term spawn: then the connection is closed')
+    tap.is_(sp.wait(), 0, 'term spawn: exit status 0')
+    sp.stop()
+
 # ---- workers
 
 

@@ -41,6 +41,19 @@ c.send(proto.request(4242))
 tap.is_(c.reply(), proto.reply(4242), 'tcp: server fine after the random input')
 c.close()
 
+# pipelined replies leave at once (TCP_NODELAY): with Nagle and delayed
+# ACKs each batch of 8 would wait about 40 ms
+c = srv.connect()
+blob = b''.join(proto.request(i) for i in range(8))
+t0 = time.monotonic()
+for k in range(50):
+    c.send(blob)
+    for i in range(8):
+        c.reply()
+took = time.monotonic() - t0
+tap.ok(took < 1.5, 'tcp: 50 pipelined batches of 8 in %.2f s (Nagle would need >= 2 s)' % took)
+c.close()
+
 logs = srv.log_text()
 tap.ok('bad request: line too long' in logs, 'tcp: oversized line logged',
        diag=logs[-1500:])

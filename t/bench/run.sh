@@ -21,8 +21,9 @@ PY=/usr/bin/python3
 mkdir -p "$OUT"
 
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (unshare, mount, knotd on :53 inside the namespace)" >&2; exit 1; }
+sh scripts/deps.sh build bench
 for t in knotd knotc socat unshare ip /usr/bin/policyd-spf; do
-	command -v "$t" >/dev/null 2>&1 || { echo "bench: missing $t (sh scripts/deps.sh build test)" >&2; exit 1; }
+	command -v "$t" >/dev/null 2>&1 || { echo "bench: missing $t (sh scripts/deps.sh build bench)" >&2; exit 1; }
 done
 
 make -s B="$B" bench-tools
@@ -44,6 +45,8 @@ fi
 
 tmp=$(mktemp -d /tmp/pspf-bench.XXXXXX)
 trap '[ -n "${BENCH_KEEP:-}" ] || rm -rf "$tmp"' EXIT
+# dash runs the EXIT trap only on exit, not when a signal ends it
+trap 'exit 130' INT TERM HUP
 quick=""
 [ "${BENCH_QUICK:-0}" = 1 ] && quick="--quick"
 rc=0

@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 ENV_FLAG = 'PSPF_E2E_NS'
+_inside = False        # set in the test process inside the namespaces
 
 
 def _bail(why):
@@ -26,6 +27,7 @@ def enter(script, argv):
     """Make sure we run inside the private namespaces; return in the test
     process.  Outside: re-exec under unshare.  As PID 1: fork the test and
     reap every child until it is done."""
+    os.environ['PATH'] = os.environ.get('PATH', '/usr/bin:/bin') + ':/usr/sbin:/sbin'
     if os.environ.get(ENV_FLAG) != '1':
         if os.geteuid() != 0:
             _bail('the end-to-end test needs root (postfix(1), spawn(8), unshare)')
@@ -45,10 +47,12 @@ def enter(script, argv):
                                '--kill-child=SIGKILL', '--',
                                sys.executable, script] + argv, env)
     if os.getpid() != 1:
-        return
+        _bail('%s is set, but this is not a fresh PID namespace' % ENV_FLAG)
     subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
     child = os.fork()
     if child == 0:
+        global _inside
+        _inside = True
         # SIGTERM/SIGHUP (a harness giving up) unwind through the test's
         # finally blocks, so it stops what it started in order.
         def leave(sig, _frame):
@@ -92,7 +96,16 @@ def _reap_until(child):
 
 def private_resolv_conf(path, nameserver='127.0.0.1'):
     """Point /etc/resolv.conf (in this mount namespace only) at `nameserver`."""
+    if not _inside:
+        raise RuntimeError('refusing to touch /etc/resolv.conf outside the test namespace')
     with open(path, 'w') as f:
         f.write('nameserver %s\n' % nameserver)
     os.chmod(path, 0o644)
-    subprocess.run(['mount', '--bind', path, '/etc/resolv.conf'], check=True)
+    bind(path, '/etc/resolv.conf')
+
+
+def bind(src, dst):
+    """Bind-mount src over dst, in this mount namespace only."""
+    if not _inside:
+        raise RuntimeError('refusing to mount over %s outside the test namespace' % dst)
+    subprocess.run(['mount', '--bind', src, dst], check=True)

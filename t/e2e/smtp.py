@@ -44,7 +44,7 @@ class Session:
         return m.group(1) if m else None
 
 
-def swaks(port, addr, name, helo, mail_from, rcpts, headers=(), timeout=60):
+def swaks(port, addr, name, helo, mail_from, rcpts, headers=(), timeout=45):
     argv = ['swaks', '--server', '127.0.0.1:%d' % port,
             '--xclient-addr', addr, '--xclient-name', name,
             '--helo', helo, '--from', mail_from, '--to', ','.join(rcpts),

@@ -8,10 +8,18 @@ class Tap:
     def __init__(self):
         self.n = 0
         self.failed = 0
+        self.gone = False
 
     def _line(self, text):
-        sys.stdout.write(text + '\n')
-        sys.stdout.flush()
+        # A reader that went away (prove killed, `| head`) must not stop
+        # the clean-up: keep counting, stop writing.
+        if self.gone:
+            return
+        try:
+            sys.stdout.write(text + '\n')
+            sys.stdout.flush()
+        except (BrokenPipeError, OSError):
+            self.gone = True
 
     def diag(self, text):
         for l in str(text).splitlines() or ['']:

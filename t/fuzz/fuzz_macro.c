@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spf_eval.h"
 #include "spf_macro.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,6 +44,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	(void)spf_macro_uses_p(spec, len);
+	/* the name conversion sees whatever a record or a sender carries */
+	char *name = malloc(len + 1);
+	if (name) {
+		memcpy(name, spec, len);
+		name[len] = '\0';
+		char *idna = spf_idna_name(name);
+		if (idna)
+			(void)spf_name_queryable(idna);
+		free(idna);
+		free(name);
+	}
 	(void)spf_macro_domain_end_ok(spec, len);
 	return 0;
 }

@@ -35,6 +35,15 @@ pkglibs=$(pkg-config --libs $pkgs)
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Ilib -It/fuzz -include t/fuzz/fuzz.h $pkgcflags"
 
+# libFuzzer's runtime is a separate package (libclang-rt-dev) on Debian.
+mkdir -p "$out"
+printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' >"$out/probe.c"
+if ! $cc -fsanitize=fuzzer,address,undefined -o "$out/probe" "$out/probe.c" >"$out/probe.log" 2>&1; then
+	cat "$out/probe.log" >&2
+	echo "fuzz: $cc cannot link a libFuzzer target; install libclang-rt-dev (scripts/deps.sh test)" >&2
+	exit 1
+fi
+
 targets=""
 if [ -n "${FUZZ_TARGETS:-}" ]; then
 	for t in $FUZZ_TARGETS; do

@@ -28,6 +28,7 @@ ZONE = {
     'txtonly.example.com': [{'TXT': 'hello world'}],
     'permerror.example.com': [{'TXT': 'v=spf1 moo'}],
     'temperror.example.com': ['TIMEOUT'],
+    'servfail.example.com': ['SERVFAIL'],
     'exp.example.com': [{'TXT': 'v=spf1 -all exp=explain.exp.example.com'}],
     'explain.exp.example.com': [{'TXT': '%{i} is not one of %{d}\'s designated mail servers.'}],
     'nomail.example.com': [{'TXT': 'v=spf1 -all'}],
@@ -79,13 +80,25 @@ def replies(raw):
     return [blk for blk in text.split('\n\n') if blk]
 
 
-def run_spawn(argv, conf_text, requests, timeout=60, env=None, path=None):
+def run_spawn(argv, conf_text, requests, timeout=60, env=None, path=None, files=None):
+    """Run a server on a config (with '{dir}' replaced by the config's
+    directory, where `files` are written too); (exit status, replies,
+    stderr)."""
     d = None
     if path is None:
         d = tempfile.mkdtemp(prefix='pspf-pol.')
+        os.chmod(d, 0o755)   # started as root, ours drops privileges: files must stay readable
         path = os.path.join(d, 'policyd-spf.conf')
+    cdir = os.path.dirname(path)
+    written = []
+    for name, content in (files or {}).items():
+        fp = os.path.join(cdir, name)
+        with open(fp, 'w') as f:
+            f.write(content)
+        os.chmod(fp, 0o644)
+        written.append(fp)
     with open(path, 'w') as f:
-        f.write(conf_text)
+        f.write(conf_text.replace('{dir}', cdir))
     try:
         p = subprocess.run(list(argv) + [path], input=encode(requests), capture_output=True,
                            timeout=timeout, env=env)
@@ -94,6 +107,8 @@ def run_spawn(argv, conf_text, requests, timeout=60, env=None, path=None):
         return None, replies(e.stdout or b''), 'timed out'
     finally:
         os.unlink(path)
+        for fp in written:
+            os.unlink(fp)
         if d:
             os.rmdir(d)
 
@@ -124,9 +139,11 @@ TEMPR = 'SPF Temporary Error: DNS Timeout'
 BASE = 'debugLevel = 1\nLookup_Time = 2\nWhitelist_Lookup_Time = 2\n'
 
 
-def C(name, conf, requests, want, python=None, why=None, timeout=60, logs_differ=False):
+def C(name, conf, requests, want, python=None, why=None, timeout=60, logs_differ=False, files=None,
+      ours_log=()):
     return {'name': name, 'conf': BASE + conf, 'requests': requests, 'want': want,
-            'python': python, 'why': why, 'timeout': timeout, 'logs_differ': logs_differ}
+            'python': python, 'why': why, 'timeout': timeout, 'logs_differ': logs_differ,
+            'files': files, 'ours_log': ours_log}
 
 
 def mf(res, sender, helo='unknown.example.net', ip=BAD, rcv='example.net'):
@@ -300,6 +317,20 @@ def cases():
                  [req(client_address=GOOD, helo_name='passhelo.example.com', sender='alice@pass.example.com')],
                  ['action=helo_class'], python=['action=None'],
                  why='Python answers action=None (Postfix 451)'))
+    out.append(C('HELO_pass_restriction with Mail_From_reject = No_Check', 'HELO_pass_restriction = hp\nMail_From_reject = No_Check\n',
+                 [req(client_address=GOOD, helo_name='passhelo.example.com', instance='h1'),
+                  req(client_address=GOOD, helo_name='passhelo.example.com', instance='h1')],
+                 ['action=hp', 'action=hp'],
+                 python=[hh('Pass', PASSR, 'passhelo.example.com', 'alice@fail.example.com', GOOD), 'action=hp'],
+                 why='the restriction applies to the first recipient too'))
+    out.append(C('NAT warning for a private client address', 'NAT_Warning_Interval = 1\n',
+                 [req(client_address='172.17.0.5', sender='alice@none.example.com'),
+                  req(client_address='172.17.0.5', sender='alice@none.example.com')],
+                 [mf('None', 'alice@none.example.com', ip='172.17.0.5')] * 2, logs_differ=True,
+                 ours_log=[(20, 'WARNING: SPF checked for client 172.17.0.5, a private address (1 such checks so far): '
+                                'the client IP is probably a NAT gateway or a Docker bridge, and SPF results for it '
+                                'are meaningless. Let the MTA see the real client address, or list this network in '
+                                'Whitelist or skip_addresses (NAT_Warning_Interval = 0 silences this warning)')]))
     out.append(C('Prospective', 'Prospective = 192.0.2.10\n',
                  [req(sender='alice@pass.example.com'), req(sender='alice@fail.example.com')],
                  ['action=dunno', rej(FAILR, 'mfrom', 'alice@fail.example.com', GOOD)]))
@@ -319,6 +350,12 @@ def cases():
     out.append(C('Void_Limit = 0: no record at all is Permerror', 'Void_Limit = 0\nHELO_reject = No_Check\n',
                  [req(sender='alice@none.example.com'), req(sender='alice@txtonly.example.com')],
                  [mf('Permerror', 'alice@none.example.com'), mf('None', 'alice@txtonly.example.com')]))
+    out.append(C('SERVFAIL is no record (pydns over UDP)', 'TempError_Defer = True\n',
+                 [req(sender='alice@servfail.example.com')], [mf('None', 'alice@servfail.example.com')]))
+    out.append(C('SERVFAIL_Is_Temperror = Yes', 'TempError_Defer = True\nSERVFAIL_Is_Temperror = Yes\n',
+                 [req(sender='alice@servfail.example.com')],
+                 ['action=defer_if_permit 4.7.24 Message deferred due to: SPF Temporary Error: DNS Error: SERVFAIL  RCODE: 2. Please see ' + url('mfrom', 'alice@servfail.example.com')],
+                 python=[mf('None', 'alice@servfail.example.com')], why='SERVFAIL_Is_Temperror = Yes'))
     out.append(C('Lookup_Time negative: Temperror', 'Lookup_Time = -1\n', [req()],
                  [mf('Temperror', 'alice@fail.example.com')], python=None))
     out.append(C('defaultSeedOnly, unknown keys, our keys are harmless',
@@ -365,6 +402,36 @@ def cases():
                  [req()], [rej(FAILR, 'mfrom', 'alice@fail.example.com')]))
     out.append(C('debugLevel -1: silent', 'debugLevel = -1\n', [req()], [rej(FAILR, 'mfrom', 'alice@fail.example.com')]))
 
+    # --- verbose logs (compared with the Python server's, Read line order aside) ---
+    out.append(C('debugLevel 5: caching, bypass, No_Mail', 'debugLevel = 5\nNo_Mail = True\nWhitelist = 10.0.0.0/8\n'
+                 'HELO_pass_restriction = x\nInternalHosts = 10.0.0.1, 10.0.0.2\n',
+                 [req(helo_name='softhelo.example.com', sender='alice@none.example.com', queue_id='4XyZ', instance='i1'),
+                  req(instance='i1'), req(client_address='127.0.0.1'), req(sender='alice@nomail.example.com'),
+                  req(sender='alice@notnomail.example.com'), req(client_address='10.9.9.9', instance='i2'),
+                  req(client_address='10.9.9.9', instance='i2')],
+                 [hh('Softfail', SOFTR, 'softhelo.example.com', 'alice@none.example.com'), 'action=dunno',
+                  'action=prepend X-Comment: SPF check N/A for local connections - client-ip=127.0.0.1; helo=unknown.example.net; envelope-from=alice@fail.example.com; receiver=example.net ',
+                  rej(FAILR, 'mfrom', 'alice@nomail.example.com'), mf('Fail', 'alice@notnomail.example.com'),
+                  'action=prepend X-Comment: SPF skipped for whitelisted relay - client-ip=10.9.9.9; helo=unknown.example.net; envelope-from=alice@fail.example.com; receiver=example.net ',
+                  'action=dunno']))
+    out.append(C('Per_User, debugLevel 4', 'debugLevel = 4\nPer_User = text,{dir}/peruser\n',
+                 [req(recipient='bob@example.net'), req(recipient='alice@example.net', instance='m1'),
+                  req(recipient='carol@example.net', sender='alice@softfail.example.com', instance='m1'),
+                  req(recipient='carol@example.net', sender='alice@softfail.example.com', instance='m1'),
+                  req(recipient='dave@example.net', client_address=GOOD, sender='alice@pass.example.com')],
+                 [mf('Fail', 'alice@fail.example.com', rcv='bob@example.net'),
+                  rej(FAILR, 'mfrom', 'alice@fail.example.com', rcv='alice@example.net'),
+                  rej('Receiver policy for SPF Softfail', 'mfrom', 'alice@softfail.example.com', rcv='carol@example.net'),
+                  rej('Receiver policy for SPF Softfail', 'mfrom', 'alice@softfail.example.com', rcv='carol@example.net'),
+                  'action=helo_class'],
+                 files={'peruser': '# per user\nbob@example.net, Mail_From_reject=False|TestOnly=0\n'
+                                   'carol@example.net,Reject_Not_Pass_Domains=softfail.example.com|debugLevel=2\n'
+                                   'dave@example.net,Mail_From_pass_restriction=helo_class|Authserv-Id=x\n'}))
+    out.append(C('Per_User file missing', 'Per_User = text,{dir}/nonexistent\n', [req()],
+                 [rej(FAILR, 'mfrom', 'alice@fail.example.com', rcv='bob@example.net')]))
+    out.append(C('Mock = False', 'Mock = False\n', [req(), req(sender='')],
+                 ['action=dunno mock header field that should be ignored'] * 2))
+
     # --- odd requests ---
     out.append(C('no client_address', '', [req(client_address=None)], ['action=dunno']))
     out.append(C('no sender and no helo', '', [req(sender='', helo_name='')], ['action=dunno']))
@@ -386,6 +453,15 @@ def cases():
     # crash cases of the Python server (§9.1): safe outcomes here
     out.append(C('client_address unknown', '', [req(client_address='unknown')], ['action=dunno'],
                  python=[], why='Python crashes'))
+    out.append(C('empty client_address', '', [req(client_address=''), req(client_address='', sender='alice@none.example.com')],
+                 ['action=dunno', 'action=dunno'],
+                 python=['action=dunno', 'action=prepend ' + RS + 'None (mailfrom) ' + detail('mailfrom', '', 'unknown.example.net', 'alice@none.example.com')],
+                 why='an empty client_address is not checked'))
+    out.append(C('IPv4-mapped client is checked as IPv4', '',
+                 [req(client_address='::ffff:192.0.2.10', sender='alice@pass.example.com')],
+                 [mf('Pass', 'alice@pass.example.com', ip='::ffff:192.0.2.10')]))
+    out.append(C('client_address with a leading blank', '', [b'client_address = 192.0.2.10\nsender=alice@pass.example.com\n\n'],
+                 ['action=dunno'], python=[], why='Python crashes'))
     out.append(C('empty skip_addresses', 'skip_addresses =\n', [req()],
                  [rej(FAILR, 'mfrom', 'alice@fail.example.com')], python=[], why='Python crashes'))
     out.append(C('absent sender attribute is the null sender', '', [req(sender=None, helo_name='badhelo.example.com')],

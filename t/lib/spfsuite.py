@@ -63,27 +63,54 @@ def load(path):
 
 
 def run_suite(path, check, workers=3, scenarios_at_once=3, dnsd_args=None):
-    """Run check(test, dnsd) -> outcome for every test of the suite file,
-    each scenario with its own dnsd, tests of a scenario in parallel and
-    several scenarios at once (the checks mostly wait: on process start,
-    on DNS, on TIMEOUT silences).  Yields (test, outcome) in suite order,
-    each scenario as soon as it and those before it are done.
-    dnsd_args with a fixed 'port' forces one scenario at a time."""
+    """Run check(test, server) -> outcome for every test of the suite
+    file, each scenario with its own zone: one dnsd serves every scenario
+    on a port of its own (server.server is that scenario's HOST:PORT);
+    tests of a scenario run in parallel and several scenarios at once (the
+    checks mostly wait: on process start, on DNS, on TIMEOUT silences).
+    Yields (test, outcome) in suite order.  dnsd_args with a fixed 'port'
+    (libspf2 asks port 53 only) runs one dnsd per scenario instead, one
+    scenario at a time."""
     scenarios = load(path)
     dnsd_args = dict(dnsd_args or {})
     if dnsd_args.get('port'):
-        scenarios_at_once = 1
-
-    def one(item):
-        idx, _desc, tests = item
-        with testlib.Dnsd(suite=path, scenario=idx, **dnsd_args) as dns:
-            with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
-                return list(zip(tests, ex.map(lambda t: check(t, dns), tests)))
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=scenarios_at_once) as ex:
-        for results in ex.map(one, scenarios):
-            for pair in results:
+        # A fixed port (libspf2 can only ask port 53): one scenario at a time.
+        def one(item):
+            idx, _desc, tests = item
+            with testlib.Dnsd(suite=path, scenario=idx, **dnsd_args) as dns:
+                with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
+                    return list(zip(tests, ex.map(lambda t: check(t, dns), tests)))
+        for item in scenarios:
+            for pair in one(item):
                 yield pair
+        return
+
+    # One server process for the whole file, each scenario on its own port.
+    with testlib.Dnsd(suite=path, scenario='all', **dnsd_args) as dns:
+        if len(dns.ports) != len(scenarios):
+            raise RuntimeError('dnsd serves %d scenarios, the file has %d' %
+                               (len(dns.ports), len(scenarios)))
+
+        def one_view(item):
+            idx, _desc, tests = item
+            view = ScenarioServer(dns, dns.ports[idx])
+            with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
+                return list(zip(tests, ex.map(lambda t: check(t, view), tests)))
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=scenarios_at_once) as ex:
+            for results in ex.map(one_view, scenarios):
+                for pair in results:
+                    yield pair
+
+
+class ScenarioServer:
+    """One scenario's port of a dnsd serving a whole suite file."""
+
+    def __init__(self, dnsd, port):
+        self.dnsd = dnsd
+        self.port = port
+        self.addr = dnsd.addr
+        self.server = '%s:%d' % (dnsd.addr, port)
 
 
 class Outcome:

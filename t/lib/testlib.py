@@ -149,7 +149,7 @@ class Dnsd:
     zone: a dict in zonedata shape (written to a temporary YAML file), or a
     path; suite + scenario: serve a scenario of an RFC suite file.
     Attributes: port, server ('127.0.0.1:PORT'), log (path of the query
-    log), proc.  Use as a context manager or call stop()."""
+    log), proc; ports lists every port with scenario='all'.  Use as a context manager or call stop()."""
 
     def __init__(self, zone=None, suite=None, scenario=None, delay_ms=0,
                  spf_to_txt=None, args=(), port=0, addr='127.0.0.1',
@@ -178,7 +178,8 @@ class Dnsd:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         _live.append(self)
-        self.port = self._wait_ready(start_timeout)
+        self.ports = self._wait_ready(start_timeout)
+        self.port = self.ports[0]
         self.addr = addr
         self.server = '%s:%d' % (addr, self.port)
 
@@ -203,7 +204,7 @@ class Dnsd:
         if not line.startswith('ready '):
             self.stop()
             raise RuntimeError('dnsd said %r' % line)
-        return int(line.split()[1])
+        return [int(x) for x in line.split()[1:]]
 
     def queries(self):
         """Lines of the query log so far."""

@@ -109,10 +109,11 @@ int main(int argc, char **argv)
 			printf("+DNS_Servers=%s\n", c->dns_servers[i]);
 		printf("+Socket_Mode=%o\n+Workers=%d\n+Log_Destination=%s\n+Max_Connections=%d\n"
 		       "+Idle_Timeout=%d\n+Request_Timeout=%d\n+DNS_Cache_Size=%zu\n"
-		       "+Envelope_From_Escape=%s\n+NAT_Warning_Interval=%d\n+DNS_Timeout=%d\n+DNS_Tries=%d\n",
+		       "+Envelope_From_Escape=%s\n+NAT_Warning_Interval=%d\n+DNS_Timeout=%d\n+DNS_Tries=%d\n+SERVFAIL_Is_Temperror=%s\n",
 		       c->socket_mode < 0 ? 0 : c->socket_mode, c->workers, c->log_stderr ? "stderr" : "syslog",
 		       c->max_connections, c->idle_timeout, c->request_timeout, c->dns_cache_bytes,
-		       c->srs_escape ? "Yes" : "No", c->nat_warning_minutes, c->dns_timeout_ms, c->dns_tries);
+		       c->srs_escape ? "Yes" : "No", c->nat_warning_minutes, c->dns_timeout_ms, c->dns_tries,
+		       c->servfail_temperror ? "Yes" : "No");
 		printf("+User=%s\n+Group=%s\n+Socket_Owner=%s\n", c->user ? c->user : "",
 		       c->group ? c->group : "", c->socket_owner ? c->socket_owner : "");
 	}

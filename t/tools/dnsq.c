@@ -9,7 +9,9 @@
  * or cancel:TYPE:name to start a lookup and cancel it at once.  The queries
  * between two --sleep= run concurrently; the rounds run one after another
  * with the given pause.  -x: the first answer of a round cancels the other
- * lookups of the round still waiting (re-entrancy of the fan-out).
+ * lookups of the round still waiting (re-entrancy of the fan-out).  -a N:
+ * an answer off the wire starts the same lookup again from inside the
+ * callback, N times in all (printed as "#I again #J").
  *
  * Output, one line per answer, then its records indented:
  *   #I TYPE name status=S ttl=N cache=yes|no canon=C n=N
@@ -44,6 +46,7 @@ static struct dns_ctx *ctx;
 static struct q qs[MAXQ];
 static int round_lo, round_hi, outstanding;
 static bool cancel_others;
+static int again_left, nq;
 static size_t max_bytes_seen;
 static unsigned long max_inflight_seen;
 
@@ -131,6 +134,17 @@ static void on_answer(void *arg, const struct dns_answer *a)
 			}
 		}
 	}
+	if (again_left > 0 && !a->from_cache && nq < MAXQ) {
+		struct q *n = &qs[nq];
+		again_left--;
+		*n = *q;
+		n->idx = nq++;
+		n->waiting = true;
+		round_hi = nq;
+		outstanding++;
+		printf("#%d again #%d\n", q->idx, n->idx);
+		n->h = dns_query(ctx, n->name, n->type, on_answer, n);
+	}
 	fflush(stdout);
 	if (outstanding == 0)
 		event_base_loopbreak(base);
@@ -146,11 +160,11 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	const char *servers[17];
-	int nserv = 0, opt, nq = 0, rc = 0;
+	int nserv = 0, opt, rc = 0;
 	struct dns_opts o = { 0 };
 	char err[256];
 
-	while ((opt = getopt(argc, argv, "+s:t:r:c:m:x")) != -1) {
+	while ((opt = getopt(argc, argv, "+s:t:r:c:m:a:x")) != -1) {
 		switch (opt) {
 		case 's':
 			if (nserv == 16)
@@ -161,6 +175,7 @@ int main(int argc, char **argv)
 		case 'r': o.tries = atoi(optarg); break;
 		case 'c': o.cache_bytes = (size_t)strtoull(optarg, NULL, 10); break;
 		case 'm': o.max_inflight = atoi(optarg); break;
+		case 'a': again_left = atoi(optarg); break;
 		case 'x': cancel_others = true; break;
 		default: return usage();
 		}

@@ -92,7 +92,7 @@ static void run(struct dns_ctx *dns)
 int main(int argc, char **argv)
 {
 	const char *servers[2] = { NULL, NULL };
-	struct spf_request req = { .void_limit = -1 };
+	struct spf_request req = { .void_limit = SPF_VOID_LIMIT_DEFAULT };
 	int parallel = 1, cancel = 0;
 	long dns_ms = 0;
 	static const struct option opts[] = {

@@ -280,6 +280,19 @@ static void test_cname(void)
 	is_int(r->status, DNS_S_SERVFAIL, "CNAME loop: SERVFAIL, not a hang");
 	dnsmsg_result_unref(r);
 
+	/* A CNAME whose target has a dot inside a label: cannot be followed. */
+	header(&p, 0, 1, 1, 0);
+	q = question(&p, "a.example", DNS_T_TXT);
+	rrhead(&p, q, DNS_T_CNAME, 50);
+	put16(&p, 5);
+	put8(&p, 3);
+	putbytes(&p, "b.c", 3);
+	put8(&p, 0);
+	is_int(parse(&p, "a.example", DNS_T_TXT, &r), DNSMSG_OK, "CNAME to an odd name parses");
+	is_int(r->status, DNS_S_SERVFAIL, "CNAME to an odd name: SERVFAIL");
+	is_int(r->chase, 0, "CNAME to an odd name: nothing to chase");
+	dnsmsg_result_unref(r);
+
 	/* Chain leaving the answer, no SOA: the caller should ask for canon. */
 	header(&p, 0, 1, 1, 0);
 	q = question(&p, "a.example", DNS_T_TXT);
