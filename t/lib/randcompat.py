@@ -9,8 +9,15 @@
 #   crash     - the Python server died (pypolicyd-spf.md 9.1); ours must
 #               still answer every request with one well-formed line
 #   known     - a bug of ours that is written up and not yet fixed
-#               (KNOWN_BUGS; reported as TAP TODO, never hidden)
+#               (KNOWN_BUGS, findings F1..F11 in the compat report;
+#               reported as TAP TODO, never hidden)
 #   bug       - anything else: the test fails
+#   logdiff   - replies all the same, but the syslog lines that must match
+#               (debugLevel <= 2) differ: the test fails
+# Where DIFFERENCES documents our answer to a request Python dies on
+# (non-IP client_address: dunno; Header_Type SPF+AR: Authentication-Results)
+# that answer is checked too (crash_outcome()).  The intended differences,
+# each with its man page reason, are the rules of _intended().
 #
 # Everything drawn from random.Random(seed), so a seed is a fixed case:
 #   PSPF_RANDOM_SEEDS=1-500 PSPF_RANDOM_VERBOSE=1 prove -v t/policy-random.t
