@@ -725,7 +725,8 @@ struct policy_check *policy_check_start(struct policy_session *s, struct conf *c
 	/* DIFFERENCE: a client address that is not an IP address (Python
 	 * crashes) or is empty gets dunno, without SPF checks */
 	char why[256];
-	if (iplist_parse_addr(r->ip, &c->ipa, why, sizeof why) < 0) {
+	/* pyspf refuses IPv6 scope ids (fe80::1%eth0) that ipaddress takes */
+	if (iplist_parse_addr(r->ip, &c->ipa, why, sizeof why) < 0 || strchr(r->ip, '%') != NULL) {
 		log_err("ERROR: client address '%s' is not an IP address: no SPF check, action=dunno", r->ip);
 		answer(c, pf_asprintf("dunno"));
 		check_free(c);

@@ -15,10 +15,15 @@
 #include "spf_macro.h"
 #include "spf_record.h"
 
+/*
+ * pyspf drops non-ASCII explanations but keeps control bytes (a TAB is
+ * common); the policy layer turns those into '?' before they reach a
+ * reply.  NUL would cut the text short, so it makes the exp unusable.
+ */
 static bool exp_text_ok(const struct rrcopy *r)
 {
 	for (size_t k = 0; k < r->len; k++)
-		if (r->data[k] < 0x20 || r->data[k] >= 0x7f)
+		if (r->data[k] == 0 || r->data[k] >= 0x80)
 			return false;
 	return true;
 }

@@ -50,8 +50,4 @@ SESSIONS = [
 # policyd-spf.conf(5): reported as TODO so they stay visible without
 # failing the run.  Remove an entry once the behaviour matches Python or
 # the difference is a documented decision (then assert the new bytes).
-KNOWN = {
-    'SERVFAIL on the sender domain':
-        'ours says Temperror, Python (pydns over UDP) None: the policy layer '
-        'does not set spf_request.servfail_void; no documented decision',
-}
+KNOWN = {}

@@ -31,6 +31,8 @@ ZONE = {
     'servfail.example.com': ['SERVFAIL'],
     'exp.example.com': [{'TXT': 'v=spf1 -all exp=explain.exp.example.com'}],
     'explain.exp.example.com': [{'TXT': '%{i} is not one of %{d}\'s designated mail servers.'}],
+    'tabexp.example.com': [{'TXT': 'v=spf1 -all exp=explain.tabexp.example.com'}],
+    'explain.tabexp.example.com': [{'TXT': 'see\there %{i}'}],
     'nomail.example.com': [{'TXT': 'v=spf1 -all'}],
     'notnomail.example.com': [{'TXT': 'v=spf1 ip4:203.0.113.1 -all'}],
     'badhelo.example.com': [{'TXT': 'v=spf1 -all'}],
@@ -453,6 +455,10 @@ def cases():
     # crash cases of the Python server (§9.1): safe outcomes here
     out.append(C('client_address unknown', '', [req(client_address='unknown')], ['action=dunno'],
                  python=[], why='Python crashes'))
+    out.append(C('client_address with an IPv6 scope id', '', [req(client_address='fe80::1%eth0')], ['action=dunno'],
+                 python=[], why='Python crashes'))
+    out.append(C('exp= text with a TAB is kept', '', [req(sender='alice@tabexp.example.com')],
+                 [rej('see\there 198.51.100.7', 'mfrom', 'alice@tabexp.example.com')]))
     out.append(C('empty client_address', '', [req(client_address=''), req(client_address='', sender='alice@none.example.com')],
                  ['action=dunno', 'action=dunno'],
                  python=['action=dunno', 'action=prepend ' + RS + 'None (mailfrom) ' + detail('mailfrom', '', 'unknown.example.net', 'alice@none.example.com')],
