@@ -729,6 +729,8 @@ def run_case(case, ours_argv, timeout_mult=1, syslog=None):
     # or known reply difference has its own log lines
     if logdiff and all(x['kind'] == 'same' for x in out):
         kb = case_known_bugs(case)
+        if logdiff[2]:
+            kb.append('F11 (TAB logged as ?)')
         out.append({'i': -1, 'kind': 'known' if kb else 'logdiff',
                     'why': ('syslog lines differ, case has ' + ', '.join(kb)) if kb else 'syslog lines differ',
                     'py': logdiff[0], 'ours': logdiff[1]})
@@ -845,8 +847,6 @@ def compare_logs(case, pylog, olog):
                 # a control byte inside a logged Python list repr (DIFFERENCES: control
                 # bytes from DNS text are written as ?)
                 msg = re.sub(r'\\x(0[0-8b-f]|1[0-9a-f]|7f)', '?', msg)
-                if msg.startswith('ERROR parsing line'):
-                    msg = msg.replace('\t', '?')   # findings F11
             else:
                 # ours writes a control byte of a logged value as rsyslog
                 # would store it (#015); Python sends it raw
@@ -862,7 +862,11 @@ def compare_logs(case, pylog, olog):
     # ours reads ahead, so a bad line of a later request may be logged
     # before an earlier decision; Python logs strictly in input order
     p, o = sorted(norm(pylog, False)), sorted(norm(olog, True))
-    return None if p == o else ('\n'.join(p), '\n'.join(o))
+    if p == o:
+        return None
+    # findings F11: ours' log sanitiser writes a TAB as ?
+    f11 = sorted(x.replace('\t', '?') for x in p) == o
+    return ('\n'.join(p), '\n'.join(o), f11)
 
 
 def parse_seeds(spec):
