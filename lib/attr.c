@@ -222,9 +222,9 @@ attr_req_clear(struct attr_req *r)
 	attr_req_init(r);
 }
 
-/* Lower-case a valid UTF-8 string into a new buffer. */
-static char *
-lower_dup(const char *v, size_t len)
+/* Lower-case a valid UTF-8 string into a new buffer, as Python's str.lower(). */
+char *
+attr_lower_dup(const char *v, size_t len)
 {
 	/* U+0130 (2 bytes) becomes 3 bytes; nothing else grows */
 	char *out = malloc(len + len / 2 + 1);
@@ -321,7 +321,7 @@ attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char *
 	for (size_t k = 0; k < sizeof(keep_case) / sizeof(keep_case[0]); k++)
 		if (name != NULL && strcmp(name, keep_case[k]) == 0)
 			keep = 1;
-	value = keep ? mem_dup(d + vs, dlen - vs) : lower_dup(d + vs, dlen - vs);
+	value = keep ? mem_dup(d + vs, dlen - vs) : attr_lower_dup(d + vs, dlen - vs);
 	free(d);
 	if (name == NULL || value == NULL) {
 		free(name);

@@ -49,6 +49,10 @@ void attr_req_clear(struct attr_req *r);
 int attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char **err);
 /* True when the line is empty or only blanks after decoding: it ends a request. */
 bool attr_line_is_end(const char *line, size_t len);
+/* Python's str.lower() of valid UTF-8 (ASCII, Latin-1, Latin Extended-A,
+ * Cyrillic); a new string, NULL when out of memory.  The policy uses it
+ * for values it lower-cases itself (Authserv_Id). */
+char *attr_lower_dup(const char *v, size_t len);
 /* NULL when the attribute is absent; "" when present and empty. */
 const char *attr_get(const struct attr_req *r, const char *name);
 /* Deep copy (for a check that outlives the connection's buffer); -1 on ENOMEM. */

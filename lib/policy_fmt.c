@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "policy_fmt.h"
+#include "attr.h"
 #include "pystr.h"
 
 #define DEFAULT_REASON_MESSAGE "Message {rejectdefer} due to: {spf}. Please see {url}"
@@ -123,12 +124,7 @@ char *pf_ar_quote(const char *v)
 
 static char *lower_dup(const char *s)
 {
-	char *d = strdup(s);
-
-	for (char *p = d; p && *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	return d;
+	return attr_lower_dup(s, strlen(s));
 }
 
 char *pf_auth_results(const char *authserv_id, const char *title, const char *reason,

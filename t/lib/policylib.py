@@ -343,6 +343,9 @@ def cases():
                   req(client_address=BAD, helo_name='[198.51.100.7]', sender='')],
                  ['action=prepend Authentication-Results: mx.example.net; spf=pass (sender SPF authorized) smtp.mailfrom=pass.example.com (client-ip=192.0.2.10; helo=unknown.example.net; envelope-from=alice@pass.example.com; receiver=example.net)',
                   'action=prepend Authentication-Results: mx.example.net; spf=none (no SPF record) smtp.helo="[198.51.100.7]" (client-ip=198.51.100.7; helo=[198.51.100.7]; envelope-from=<>; receiver=example.net)']))
+    out.append(C('Authserv_Id lower-cased beyond ASCII', 'Header_Type = AR\nAuthserv_Id = MÜ.Example\n',
+                 [req(client_address=GOOD, sender='alice@pass.example.com')],
+                 ['action=prepend Authentication-Results: mü.example; spf=pass (sender SPF authorized) smtp.mailfrom=pass.example.com (client-ip=192.0.2.10; helo=unknown.example.net; envelope-from=alice@pass.example.com; receiver=example.net)']))
     out.append(C('Header_Type = ar is Received-SPF', 'Header_Type = ar\n',
                  [req(client_address=GOOD, sender='alice@pass.example.com')],
                  [mf('Pass', 'alice@pass.example.com', ip=GOOD)]))

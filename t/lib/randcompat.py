@@ -622,9 +622,6 @@ KNOWN_BUGS = [
      lambda case, i, py, ours, sent: any(r == 'TRUNCATE' for recs in case.zone.z.values() for r in recs)
      and _has_servfail(case) and ('emperror' in py or 'Temporary Error' in py)
      and 'emperror' not in ours and 'Temporary Error' not in ours),
-    ('F6 Authserv_Id lower-casing is ASCII-only',
-     lambda case, i, py, ours, sent: any(ord(ch) > 127 for ch in case.vals.get('Authserv_Id', ''))
-     and py.startswith('action=prepend Authentication-Results:')),
     ('F12 names with an ASCII xn-- label: Python finds no record (None), ours evaluates the record',
      lambda case, i, py, ours, sent: 'xn--' in (sent.get('helo_name') or '') + (sent.get('sender') or '')),
     ('F7 absent sender with Mail_From_reject = No_Check: Python writes envelope-from=None',
