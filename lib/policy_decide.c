@@ -411,7 +411,11 @@ static struct verdict engine(struct pd_req *r)
 			if (a.local)
 				helo_res.f[1] = keep(r, pf_asprintf("Receiver policy for SPF %s", helo_res.f[0]));
 		}
-		const char *header_sender = *r->snd ? r->snd : "<>";
+		/* Python prints an absent sender as None; it survives to the
+		 * header only when MAIL FROM is not checked (else Python crashes
+		 * and we treat it as the null sender). */
+		const char *header_sender = *r->snd ? r->snd
+			: (r->sender == NULL && eq(mfrom_reject, "No_Check")) ? "None" : "<>";
 		if (eq(helo_res.f[0], "None"))
 			helo_res.f[1] = "no SPF record";
 		if (dbg >= 2)

@@ -473,6 +473,9 @@ def cases():
                  ['action=dunno'], python=[], why='Python crashes'))
     out.append(C('empty skip_addresses', 'skip_addresses =\n', [req()],
                  [rej(FAILR, 'mfrom', 'alice@fail.example.com')], python=[], why='Python crashes'))
+    out.append(C('absent sender, MAIL FROM not checked: envelope-from=None', 'Mail_From_reject = No_Check\nHELO_reject = False\n',
+                 [req(sender=None, helo_name='badhelo.example.com')],
+                 [hh('Fail', FAILR, 'badhelo.example.com', 'None')]))
     out.append(C('absent sender attribute is the null sender', '', [req(sender=None, helo_name='badhelo.example.com')],
                  [rej(FAILR, 'helo', 'badhelo.example.com')]))
     out.append(C('Reason_Message with an unknown field', 'Reason_Message = {nope} {spf}\n', [req()],

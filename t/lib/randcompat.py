@@ -624,9 +624,6 @@ KNOWN_BUGS = [
      and 'emperror' not in ours and 'Temporary Error' not in ours),
     ('F12 names with an ASCII xn-- label: Python finds no record (None), ours evaluates the record',
      lambda case, i, py, ours, sent: 'xn--' in (sent.get('helo_name') or '') + (sent.get('sender') or '')),
-    ('F7 absent sender with Mail_From_reject = No_Check: Python writes envelope-from=None',
-     lambda case, i, py, ours, sent: 'sender' not in sent and 'envelope-from=None' in py
-     and ours == py.replace('envelope-from=None', 'envelope-from=<>')),
 ]
 
 
