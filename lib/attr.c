@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const keep_case[] = { "protocol_state", "protocol_name", "queue_id" };
+static const struct { const char *s; size_t len; } keep_case[] = {
+	{ "protocol_state", 14 }, { "protocol_name", 13 }, { "queue_id", 8 },
+};
 
 /*
  * Decode one code point starting at s (n bytes left).  Returns the number
@@ -91,6 +93,9 @@ utf8_put(uint32_t cp, char *out)
 	o[3] = (unsigned char)(0x80 | (cp & 0x3F));
 	return 4;
 }
+
+/* u_isspace() of an ASCII byte */
+#define A_SPACE(c) (((c) >= 0x09 && (c) <= 0x0D) || ((c) >= 0x1C && (c) <= 0x20))
 
 /* Python's str.isspace(), which is also what re's \s matches. */
 static int
@@ -215,24 +220,20 @@ attr_req_init(struct attr_req *r)
 void
 attr_req_clear(struct attr_req *r)
 {
-	for (size_t i = 0; i < r->n; i++) {
+	/* name and value share one allocation (see attr_pair) */
+	for (size_t i = 0; i < r->n; i++)
 		free(r->a[i].name);
-		free(r->a[i].value);
-	}
 	attr_req_init(r);
 }
 
-/* Lower-case a valid UTF-8 string into a new buffer, as Python's str.lower(). */
-char *
-attr_lower_dup(const char *v, size_t len)
+/* Lower-case valid UTF-8 into out (room for len + len / 2 + 1). */
+static void
+lower_into(const char *v, size_t len, char *out)
 {
 	/* U+0130 (2 bytes) becomes 3 bytes; nothing else grows */
-	char *out = malloc(len + len / 2 + 1);
 	size_t i = 0, o = 0;
 	uint32_t cp;
 
-	if (out == NULL)
-		return NULL;
 	while (i < len) {
 		i += utf8_next((const unsigned char *)v + i, len - i, &cp);
 		if (cp == 0x130) {
@@ -243,19 +244,59 @@ attr_lower_dup(const char *v, size_t len)
 		}
 	}
 	out[o] = '\0';
+}
+
+/* Lower-case a valid UTF-8 string into a new buffer, as Python's str.lower(). */
+char *
+attr_lower_dup(const char *v, size_t len)
+{
+	char *out = malloc(len + len / 2 + 1);
+
+	if (out == NULL)
+		return NULL;
+	lower_into(v, len, out);
 	return out;
 }
 
+/*
+ * One allocation for "name\0value\0": a request has ~30 attributes, so
+ * this halves the mallocs per request.  The value is lower-cased on the
+ * way in unless keep says otherwise; the value pointer is *value_out.
+ * Lower-casing can grow the value by half (U+0130, see lower_into).
+ */
 static char *
-mem_dup(const char *s, size_t len)
+attr_pair(const char *n, size_t nlen, const char *v, size_t vlen, bool keep, bool ascii,
+	  char **value_out)
 {
-	char *p = malloc(len + 1);
+	char *p = malloc(nlen + 1 + vlen + vlen / 2 + 1), *o;
 
 	if (p == NULL)
 		return NULL;
-	memcpy(p, s, len);
-	p[len] = '\0';
+	memcpy(p, n, nlen);
+	p[nlen] = '\0';
+	o = p + nlen + 1;
+	*value_out = o;
+	if (keep) {
+		memcpy(o, v, vlen);
+		o[vlen] = '\0';
+	} else if (ascii) {
+		for (size_t i = 0; i < vlen; i++)
+			o[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] + 32 : v[i]);
+		o[vlen] = '\0';
+	} else {
+		lower_into(v, vlen, o);
+	}
 	return p;
+}
+
+/* Every byte 0x01-0x7F: decoding is the identity and blanks are ASCII. */
+static bool
+all_ascii(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] - 1u >= 0x7Fu)
+			return false;
+	return true;
 }
 
 int
@@ -268,8 +309,10 @@ attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char *
 	static const char e_mem[] = "out of memory";
 	const unsigned char *u;
 	size_t dlen, i, ks, ke, vs, w;
-	char *d, *name = NULL, *value = NULL;
-	int nul, keep = 0;
+	const char *d;
+	char *buf = NULL, *pair, *value;
+	int nul = 0;
+	bool keep = false, ascii;
 	uint32_t cp;
 
 	if (len > ATTR_LINE_MAX) {
@@ -282,15 +325,38 @@ attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char *
 	}
 	r->bytes += len + 1;
 
-	d = decode_rstrip(line, len, &dlen, &nul);
-	if (d == NULL) {
-		*err = e_mem;
-		return ATTR_BOUND;
+	/* Postfix sends ASCII: then the decoded line is the line itself */
+	ascii = all_ascii(line, len);
+	if (ascii) {
+		d = line;
+		dlen = len;
+		while (dlen > 0 && A_SPACE((unsigned char)d[dlen - 1]))
+			dlen--;
+	} else {
+		d = buf = decode_rstrip(line, len, &dlen, &nul);
+		if (buf == NULL) {
+			*err = e_mem;
+			return ATTR_BOUND;
+		}
 	}
 	if (nul)
 		goto nomatch;
 	u = (const unsigned char *)d;
 
+	if (ascii) {
+		/* the same three steps, byte by byte */
+		for (i = 0; i < dlen && A_SPACE(u[i]); i++)
+			;
+		ks = i;
+		for (; i < dlen && u[i] != '=' && !A_SPACE(u[i]); i++)
+			;
+		ke = i;
+		if (ke == ks)
+			goto nomatch;
+		for (; i < dlen && A_SPACE(u[i]); i++)
+			;
+		goto matched;
+	}
 	/* ^\s* */
 	for (i = 0; i < dlen; i += w) {
 		w = utf8_next(u + i, dlen - i, &cp);
@@ -313,43 +379,40 @@ attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char *
 		if (!u_isspace(cp))
 			break;
 	}
+matched:
 	if (i >= dlen || d[i] != '=')
 		goto nomatch;
 	vs = i + 1;     /* (.*)$ : the rest; LF cannot occur inside a line */
 
-	name = mem_dup(d + ks, ke - ks);
 	for (size_t k = 0; k < sizeof(keep_case) / sizeof(keep_case[0]); k++)
-		if (name != NULL && strcmp(name, keep_case[k]) == 0)
-			keep = 1;
-	value = keep ? mem_dup(d + vs, dlen - vs) : attr_lower_dup(d + vs, dlen - vs);
-	free(d);
-	if (name == NULL || value == NULL) {
-		free(name);
-		free(value);
+		if (ke - ks == keep_case[k].len && memcmp(d + ks, keep_case[k].s, ke - ks) == 0)
+			keep = true;
+	pair = attr_pair(d + ks, ke - ks, d + vs, dlen - vs, keep, ascii, &value);
+	free(buf);
+	if (pair == NULL) {
 		*err = e_mem;
 		return ATTR_BOUND;
 	}
 	for (i = 0; i < r->n; i++) {
-		if (strcmp(r->a[i].name, name) == 0) {
-			free(name);
-			free(r->a[i].value);
+		if (r->a[i].name[0] == pair[0] && strcmp(r->a[i].name, pair) == 0) {
+			free(r->a[i].name);
+			r->a[i].name = pair;
 			r->a[i].value = value;
 			return ATTR_OK;
 		}
 	}
 	if (r->n >= ATTR_MAX) {
-		free(name);
-		free(value);
+		free(pair);
 		*err = e_count;
 		return ATTR_BOUND;
 	}
-	r->a[r->n].name = name;
+	r->a[r->n].name = pair;
 	r->a[r->n].value = value;
 	r->n++;
 	return ATTR_OK;
 
 nomatch:
-	free(d);
+	free(buf);
 	*err = e_nomatch;
 	return ATTR_NOMATCH;
 }
@@ -358,7 +421,7 @@ const char *
 attr_get(const struct attr_req *r, const char *name)
 {
 	for (size_t i = 0; i < r->n; i++)
-		if (strcmp(r->a[i].name, name) == 0)
+		if (r->a[i].name[0] == name[0] && strcmp(r->a[i].name, name) == 0)
 			return r->a[i].value;
 	return NULL;
 }
@@ -368,13 +431,18 @@ attr_req_copy(struct attr_req *dst, const struct attr_req *src)
 {
 	attr_req_init(dst);
 	for (size_t i = 0; i < src->n; i++) {
-		dst->a[i].name = strdup(src->a[i].name);
-		dst->a[i].value = strdup(src->a[i].value);
-		dst->n = i + 1;
-		if (dst->a[i].name == NULL || dst->a[i].value == NULL) {
+		size_t nl = strlen(src->a[i].name), vl = strlen(src->a[i].value);
+		char *p = malloc(nl + 1 + vl + 1);
+
+		if (p == NULL) {
 			attr_req_clear(dst);
 			return -1;
 		}
+		memcpy(p, src->a[i].name, nl + 1);
+		memcpy(p + nl + 1, src->a[i].value, vl + 1);
+		dst->a[i].name = p;
+		dst->a[i].value = p + nl + 1;
+		dst->n = i + 1;
 	}
 	dst->bytes = src->bytes;
 	return 0;
