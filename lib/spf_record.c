@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,8 +289,95 @@ static size_t modifier_name(const char *t)
 	return t[k] == '=' ? k : 0;
 }
 
+static int record_parse(const char *txt, size_t len, const char *domain, struct spf_record **out,
+			char *err, size_t errlen);
+
+/*
+ * The popular providers' records are parsed for nearly every check: keep
+ * recent successful parses, direct-mapped by a hash of (domain, text) and
+ * bounded in bytes.  A hit must match the text and the domain exactly, so
+ * the result is always what a fresh parse would give; failures are not
+ * kept (their problem text is produced again each time).
+ */
+#define RECCACHE_SLOTS 512
+#define RECCACHE_MAXLEN 2048            /* longer records are parsed every time */
+#define RECCACHE_MAX_BYTES (2u << 20)
+
+struct reccache_slot {
+	char *key;                      /* domain NUL text */
+	size_t dlen, len;
+	uint32_t hash;
+	struct spf_record *rec;
+};
+
+static struct reccache_slot reccache[RECCACHE_SLOTS];
+static size_t reccache_bytes;
+
+static uint32_t reccache_hash(const char *domain, size_t dlen, const char *txt, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t k = 0; k < dlen; k++)
+		h = (h ^ (unsigned char)domain[k]) * 16777619u;
+	h = (h ^ 0xffu) * 16777619u;
+	for (size_t k = 0; k < len; k++)
+		h = (h ^ (unsigned char)txt[k]) * 16777619u;
+	return h;
+}
+
+static void reccache_drop(struct reccache_slot *sl)
+{
+	if (sl->rec == NULL)
+		return;
+	reccache_bytes -= sl->rec->bytes + sl->dlen + sl->len + 2;
+	spf_record_free(sl->rec);
+	free(sl->key);
+	memset(sl, 0, sizeof(*sl));
+}
+
 int spf_record_parse(const char *txt, size_t len, const char *domain, struct spf_record **out,
 		     char *err, size_t errlen)
+{
+	size_t dlen;
+	uint32_t h;
+	struct reccache_slot *sl;
+	char *key;
+	int rc;
+
+	if (domain == NULL || len > RECCACHE_MAXLEN)
+		return record_parse(txt, len, domain, out, err, errlen);
+	dlen = strlen(domain);
+	h = reccache_hash(domain, dlen, txt, len);
+	sl = &reccache[h % RECCACHE_SLOTS];
+	if (sl->rec != NULL && sl->hash == h && sl->dlen == dlen && sl->len == len &&
+	    memcmp(sl->key, domain, dlen) == 0 && memcmp(sl->key + dlen + 1, txt, len) == 0) {
+		sl->rec->refs++;
+		*out = sl->rec;
+		return 0;
+	}
+	rc = record_parse(txt, len, domain, out, err, errlen);
+	if (rc < 0)
+		return rc;
+	reccache_drop(sl);
+	if (reccache_bytes + (*out)->bytes + dlen + len + 2 > RECCACHE_MAX_BYTES)
+		return rc;
+	if ((key = malloc(dlen + len + 2)) == NULL)
+		return rc;
+	memcpy(key, domain, dlen + 1);
+	memcpy(key + dlen + 1, txt, len);
+	key[dlen + 1 + len] = '\0';
+	sl->key = key;
+	sl->dlen = dlen;
+	sl->len = len;
+	sl->hash = h;
+	sl->rec = *out;
+	sl->rec->refs++;
+	reccache_bytes += sl->rec->bytes + dlen + len + 2;
+	return rc;
+}
+
+static int record_parse(const char *txt, size_t len, const char *domain, struct spf_record **out,
+			char *err, size_t errlen)
 {
 	*out = NULL;
 	if (!spf_record_is_spf1(txt, len))
@@ -298,6 +386,7 @@ int spf_record_parse(const char *txt, size_t len, const char *domain, struct spf
 	struct spf_record *r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return fail(err, errlen, "Out of memory", NULL);
+	r->refs = 1;
 	/* the terms, then as much scratch again for domain-specs */
 	r->arena = malloc(2 * len + 2);
 	/* one term at most per blank-separated token: sizing by len / 2 made
@@ -311,6 +400,7 @@ int spf_record_parse(const char *txt, size_t len, const char *domain, struct spf
 		spf_record_free(r);
 		return fail(err, errlen, "Out of memory", NULL);
 	}
+	r->bytes = sizeof(*r) + 2 * len + 2 + maxterms * sizeof(*r->terms);
 	char *a = r->arena, *scratch = r->arena + len + 1;
 	memcpy(a, txt, len);
 	a[len] = '\0';
@@ -388,7 +478,7 @@ bad:
 
 void spf_record_free(struct spf_record *r)
 {
-	if (r == NULL)
+	if (r == NULL || --r->refs > 0)
 		return;
 	free(r->terms);
 	free(r->arena);

@@ -39,6 +39,8 @@ struct spf_record {
 	const char *redirect;     /* domain-spec of redirect=, NULL if none */
 	const char *exp;          /* domain-spec of exp=, NULL if none */
 	char *arena;
+	unsigned refs;            /* shared with the parse cache (spf_record.c) */
+	size_t bytes;             /* allocated size, for the cache's bound */
 };
 
 /* true if txt (len bytes) is an SPF version 1 record ("v=spf1" then SP or end) */
@@ -47,7 +49,9 @@ bool spf_record_is_spf1(const char *txt, size_t len);
 /*
  * Parse a record.  domain is the domain it was fetched for (terms without
  * domain-spec use it and pyspf checks it like one).  Returns 0 and
- * *out, or -1 with pyspf's problem text in err.
+ * *out, or -1 with pyspf's problem text in err.  *out is read-only: it may
+ * be shared with other checks through a small cache of recent parses
+ * (keyed by the text and the domain); release it with spf_record_free.
  */
 int spf_record_parse(const char *txt, size_t len, const char *domain, struct spf_record **out,
 		     char *err, size_t errlen);
