@@ -519,13 +519,92 @@ static bool net_contains(const struct ip_net *net, const struct ip_addr *a)
 	return true;
 }
 
+/*
+ * skip_addresses and Whitelist are matched on every request: keep the
+ * parsed form of the last few lists that parsed cleanly (keyed by their
+ * text, so a Per_User list or a reloaded config is never confused with
+ * another).  Lists with a bad entry take the slow path every time, so
+ * their error is found and logged exactly as before.
+ */
+#define NETCACHE_SLOTS 4
+#define NETCACHE_MAXLEN 4096
+
+struct netcache {
+	char *list;
+	struct ip_net *nets;
+	size_t n;
+};
+
+static struct netcache netcache[NETCACHE_SLOTS];
+static unsigned netcache_next;
+
+static const struct netcache *netcache_get(const char *list)
+{
+	size_t len = strlen(list), n = 1, k = 0;
+	struct netcache *nc;
+	struct ip_net *nets;
+	char *copy, why[400];
+	const char *p = list;
+
+	for (size_t i = 0; i < NETCACHE_SLOTS; i++)
+		if (netcache[i].list != NULL && strcmp(netcache[i].list, list) == 0)
+			return &netcache[i];
+	if (len > NETCACHE_MAXLEN)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		if (list[i] == ',')
+			n++;
+	nets = malloc(n * sizeof(*nets));
+	copy = malloc(len + 1);
+	if (nets == NULL || copy == NULL)
+		goto fail;
+	for (;;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+
+		if (parse_net(p, l, &nets[k++], why, sizeof why) < 0)
+			goto fail;
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	memcpy(copy, list, len + 1);
+	nc = &netcache[netcache_next++ % NETCACHE_SLOTS];
+	free(nc->list);
+	free(nc->nets);
+	nc->list = copy;
+	nc->nets = nets;
+	nc->n = k;
+	return nc;
+fail:
+	free(nets);
+	free(copy);
+	return NULL;
+}
+
 int iplist_match(const char *list, const char *ip, const char **bad, size_t *badlen,
 		 char *why, size_t whylen)
 {
 	const char *p = list;
+	const struct netcache *nc;
 	struct ip_addr a;
 	struct ip_net net;
 
+	nc = netcache_get(list);
+	if (nc != NULL) {
+		/* every entry is valid: only the client address can raise */
+		if (iplist_parse_addr(ip, &a, why, whylen) < 0) {
+			const char *c = strchr(list, ',');
+
+			*bad = list;
+			*badlen = c ? (size_t)(c - list) : strlen(list);
+			return -1;
+		}
+		for (size_t i = 0; i < nc->n; i++)
+			if (net_contains(&nc->nets[i], &a))
+				return 1;
+		return 0;
+	}
 	for (;;) {
 		const char *c = strchr(p, ',');
 		size_t n = c ? (size_t)(c - p) : strlen(p);
