@@ -10,6 +10,7 @@
 
 struct pc_entry {
 	char *instance;
+	unsigned long hash;       /* of instance: a miss compares no strings */
 	struct pc_record rec;
 	unsigned long seq;        /* insertion order, for eviction */
 };
@@ -55,17 +56,28 @@ void pcache_free(struct policy_cache *pc)
 	free(pc);
 }
 
-static struct pc_entry *find(const struct policy_cache *pc, const char *instance)
+static unsigned long hash_str(const char *s)
+{
+	unsigned long h = 5381;
+
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+/* Called on every request with up to POLICY_CACHE_MAX entries: compare hashes first. */
+static struct pc_entry *find(const struct policy_cache *pc, const char *instance,
+			     unsigned long h)
 {
 	for (size_t i = 0; i < pc->n; i++)
-		if (strcmp(pc->e[i].instance, instance) == 0)
+		if (pc->e[i].hash == h && strcmp(pc->e[i].instance, instance) == 0)
 			return &pc->e[i];
 	return NULL;
 }
 
 const struct pc_record *pcache_get(const struct policy_cache *pc, const char *instance)
 {
-	struct pc_entry *e = pc && instance ? find(pc, instance) : NULL;
+	struct pc_entry *e = pc && instance ? find(pc, instance, hash_str(instance)) : NULL;
 
 	return e ? &e->rec : NULL;
 }
@@ -74,9 +86,11 @@ int pcache_put(struct policy_cache *pc, const char *instance, const char *const 
 {
 	struct pc_record nr = { { NULL }, 0 };
 	struct pc_entry *e;
+	unsigned long h;
 
 	if (!pc || !instance)
 		return -1;
+	h = hash_str(instance);
 	if (n > PC_FIELDS)
 		n = PC_FIELDS;
 	for (size_t i = 0; i < n; i++)
@@ -85,7 +99,7 @@ int pcache_put(struct policy_cache *pc, const char *instance, const char *const 
 			return -1;
 		}
 	nr.n = n;
-	if (!(e = find(pc, instance))) {
+	if (!(e = find(pc, instance, h))) {
 		if (pc->n < pc->max) {
 			e = &pc->e[pc->n++];
 		} else {
@@ -106,6 +120,7 @@ int pcache_put(struct policy_cache *pc, const char *instance, const char *const 
 		rec_clear(&e->rec);
 	}
 	e->rec = nr;
+	e->hash = h;
 	e->seq = ++pc->seq;
 	return 0;
 }
