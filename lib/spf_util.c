@@ -74,6 +74,18 @@ static void ip6_python(char *out, size_t outlen, const unsigned char a[16])
 	}
 }
 
+/* "%u" of one byte, then sep; returns the end */
+static char *put_octet(char *o, unsigned v, char sep)
+{
+	if (v >= 100)
+		*o++ = (char)('0' + v / 100);
+	if (v >= 10)
+		*o++ = (char)('0' + v / 10 % 10);
+	*o++ = (char)('0' + v % 10);
+	*o++ = sep;
+	return o;
+}
+
 int spf_client_parse(struct spf_client *cl, const char *ip, char *err, size_t errlen)
 {
 	unsigned char a[16];
@@ -96,9 +108,15 @@ int spf_client_parse(struct spf_client *cl, const char *ip, char *err, size_t er
 	}
 	if (!cl->v6) {
 		const unsigned char *b = cl->addr;
-		snprintf(cl->i, sizeof(cl->i), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-		snprintf(cl->c, sizeof(cl->c), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-		snprintf(cl->rev, sizeof(cl->rev), "%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1], b[0]);
+		/* by hand: three snprintf calls cost more than the rest of the parse */
+		char *o = cl->i;
+		for (int k = 0; k < 4; k++)
+			o = put_octet(o, b[k], k < 3 ? '.' : '\0');
+		memcpy(cl->c, cl->i, (size_t)(o - cl->i));
+		o = cl->rev;
+		for (int k = 3; k >= 0; k--)
+			o = put_octet(o, b[k], '.');
+		memcpy(o, "in-addr.arpa", sizeof("in-addr.arpa"));
 	} else {
 		static const char hexu[] = "0123456789ABCDEF", hexl[] = "0123456789abcdef";
 		size_t n = 0;
