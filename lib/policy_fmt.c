@@ -2,6 +2,7 @@
  * policy_fmt - header and reply strings of the Python policyd-spf, byte for
  * byte (see policy_fmt.h and reference §5).
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,64 @@
 
 #define DEFAULT_REASON_MESSAGE "Message {rejectdefer} due to: {spf}. Please see {url}"
 
+#define PF_FAST_ARGS 12
+
+/*
+ * Every header and reply goes through here, several per request, and
+ * nearly every format has only %s conversions: for those, concatenate by
+ * hand (what vasprintf would produce, "(null)" included) instead of
+ * running the printf machinery.  Anything else takes vasprintf.
+ */
+static char *pf_concat(const char *fmt, va_list ap)
+{
+	const char *arg[PF_FAST_ARGS];
+	size_t alen[PF_FAST_ARGS], n = 0, len = 0;
+	char *out, *o;
+
+	for (const char *f = fmt; *f; f++) {
+		if (*f != '%') {
+			len++;
+			continue;
+		}
+		if (f[1] != 's' || n == PF_FAST_ARGS)
+			return NULL;
+		f++;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		arg[i] = va_arg(ap, const char *);
+		if (arg[i] == NULL)
+			arg[i] = "(null)";
+		alen[i] = strlen(arg[i]);
+		len += alen[i];
+	}
+	if (len >= (size_t)INT_MAX || !(out = malloc(len + 1)))
+		return NULL;
+	o = out;
+	n = 0;
+	for (const char *f = fmt; *f; f++) {
+		if (*f != '%') {
+			*o++ = *f;
+			continue;
+		}
+		memcpy(o, arg[n], alen[n]);
+		o += alen[n++];
+		f++;
+	}
+	*o = '\0';
+	return out;
+}
+
+static bool pf_fast_fmt(const char *fmt)
+{
+	size_t n = 0;
+
+	for (const char *f = strchr(fmt, '%'); f; f = strchr(f + 2, '%'))
+		if (f[1] != 's' || ++n > PF_FAST_ARGS)
+			return false;
+	return true;
+}
+
 char *pf_asprintf(const char *fmt, ...)
 {
 	va_list ap;
@@ -20,6 +79,14 @@ char *pf_asprintf(const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
+	if (pf_fast_fmt(fmt)) {
+		s = pf_concat(fmt, ap);
+		va_end(ap);
+		if (s == NULL)
+			return NULL;
+		pf_sanitize(s);
+		return s;
+	}
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n < 0)
