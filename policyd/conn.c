@@ -350,11 +350,19 @@ static void
 read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	int n;
+	char buf[CONN_READ_CHUNK];
+	ssize_t n;
 
 	(void)fd;
 	(void)what;
-	n = evbuffer_read(c->in, c->in_fd, CONN_READ_CHUNK);
+	/* not evbuffer_read(): it asks the kernel with ioctl(FIONREAD) how
+	 * much there is before every read, one more syscall per request */
+	n = read(c->in_fd, buf, sizeof(buf));
+	if (n > 0 && evbuffer_add(c->in, buf, (size_t)n) < 0) {
+		log_err("%s: out of memory, closing connection", c->peer);
+		conn_free(c);
+		return;
+	}
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
