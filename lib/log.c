@@ -8,6 +8,7 @@
  */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,13 @@
 static char log_ident[64] = "policyd-spf";
 static enum log_dest log_dest = LOG_DEST_SYSLOG;
 static int log_opened;
+static pid_t log_pid;              /* getpid() once per process, not per line */
+
+static void
+log_forked(void)
+{
+	log_pid = getpid();
+}
 
 void
 log_open(const char *ident, enum log_dest dest)
@@ -32,6 +40,9 @@ log_open(const char *ident, enum log_dest dest)
 	}
 	if (log_opened)
 		closelog();
+	else
+		pthread_atfork(NULL, NULL, log_forked);  /* workers are forked after this */
+	log_pid = getpid();
 	log_dest = dest;
 	openlog(log_ident, LOG_PID, LOG_MAIL);
 	log_opened = 1;
@@ -83,7 +94,7 @@ log_msg(int prio, const char *fmt, ...)
 		/* one write per line, so worker processes do not interleave */
 		char line[sizeof(esc) + 96];
 		int len = snprintf(line, sizeof(line), "%s[%ld]: %s\n", log_ident,
-				   (long)getpid(), esc);
+				   (long)log_pid, esc);
 
 		if (len > 0) {
 			if ((size_t)len >= sizeof(line))
