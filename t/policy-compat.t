@@ -19,7 +19,6 @@
 import os
 import re
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,22 +31,6 @@ import policylib   # noqa: E402
 
 PYSERVER = '/usr/bin/policyd-spf'
 
-
-def outside():
-    argv = ['unshare', '-n', '-m']
-    if os.geteuid() != 0:
-        argv.append('-r')
-    argv += ['--', testlib.PYTHON, os.path.abspath(__file__)]
-    env = dict(os.environ, PSPF_IN_NETNS='1')
-    try:
-        r = subprocess.run(argv, env=env)
-    except OSError as e:
-        print('1..1\nnot ok 1 - cannot run unshare: %s' % e, flush=True)
-        return 1
-    if r.returncode < 0:
-        print('# namespace child died of signal %d' % -r.returncode, flush=True)
-        return 1
-    return r.returncode
 
 
 class Syslog:
@@ -110,17 +93,9 @@ def inside():
     tap = testlib.Tap()
     if not os.access(PYSERVER, os.X_OK):
         tap.bail('%s missing (Debian postfix-policyd-spf-python)' % PYSERVER)
-    r = testlib.run(['ip', 'link', 'set', 'lo', 'up'])
-    if r.returncode != 0:
-        tap.bail('ip link set lo up: %s' % r.stderr.strip())
     tmp = tempfile.mkdtemp(prefix='pspf-compat.')
     os.chmod(tmp, 0o755)   # ours drops root privileges: Per_User files must be readable
-    rc = os.path.join(tmp, 'resolv.conf')
-    with open(rc, 'w') as f:
-        f.write('nameserver 127.0.0.1\n')
-    r = testlib.run(['mount', '--bind', rc, '/etc/resolv.conf'])
-    if r.returncode != 0:
-        tap.bail('mount --bind resolv.conf: %s' % r.stderr.strip())
+    testlib.netns_resolver(tap, tmp)
     try:
         slog = Syslog(tmp)
     except (OSError, RuntimeError) as e:
@@ -175,6 +150,6 @@ def inside():
 
 
 if __name__ == '__main__':
-    if os.environ.get('PSPF_IN_NETNS') != '1':
-        sys.exit(outside())
+    if not testlib.in_private_netns():
+        sys.exit(testlib.netns_reexec(__file__))
     inside()

@@ -20,7 +20,6 @@
 #                               default where debugLevel <= 2 and the replies agree)
 import concurrent.futures
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,22 +32,6 @@ import randcompat   # noqa: E402
 DEFAULT_SEEDS = '1-100'
 
 
-def outside():
-    argv = ['unshare', '-n', '-m']
-    if os.geteuid() != 0:
-        argv.append('-r')
-    argv += ['--', testlib.PYTHON, os.path.abspath(__file__)]
-    env = dict(os.environ, PSPF_IN_NETNS='1')
-    try:
-        r = subprocess.run(argv, env=env)
-    except OSError as e:
-        print('1..1\nnot ok 1 - cannot run unshare: %s' % e, flush=True)
-        return 1
-    if r.returncode < 0:
-        print('# namespace child died of signal %d' % -r.returncode, flush=True)
-        return 1
-    return r.returncode
-
 
 def inside():
     tap = testlib.Tap()
@@ -58,16 +41,8 @@ def inside():
         ours = [testlib.binary('policyd-spf')]
     except FileNotFoundError as e:
         tap.bail(str(e))
-    r = testlib.run(['ip', 'link', 'set', 'lo', 'up'])
-    if r.returncode != 0:
-        tap.bail('ip link set lo up: %s' % r.stderr.strip())
     tmp = tempfile.mkdtemp(prefix='pspf-random.')
-    rc = os.path.join(tmp, 'resolv.conf')
-    with open(rc, 'w') as f:
-        f.write('nameserver 127.0.0.1\n')
-    r = testlib.run(['mount', '--bind', rc, '/etc/resolv.conf'])
-    if r.returncode != 0:
-        tap.bail('mount --bind resolv.conf: %s' % r.stderr.strip())
+    testlib.netns_resolver(tap, tmp)
     # syslog is not compared here; keep both servers' lines off the host's log
     r = testlib.run(['mount', '-t', 'tmpfs', 'tmpfs', '/dev/shm'])
     syslog = None
@@ -122,6 +97,6 @@ def inside():
 
 
 if __name__ == '__main__':
-    if os.environ.get('PSPF_IN_NETNS') != '1':
-        sys.exit(outside())
+    if not testlib.in_private_netns():
+        sys.exit(testlib.netns_reexec(__file__))
     inside()

@@ -18,7 +18,6 @@
 
 import os
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,23 +30,6 @@ import spfsuite  # noqa: E402
 KNOWN = os.path.join(HERE, 'spf2', 'known-deviations.txt')
 DNS_TIMEOUT_MS = os.environ.get('PSPF_SUITE_DNS_TIMEOUT_MS', '500')
 
-
-def outside():
-    """Re-run inside fresh namespaces; our exit status is the child's."""
-    argv = ['unshare', '-n', '-m']
-    if os.geteuid() != 0:
-        argv.append('-r')
-    argv += ['--', testlib.PYTHON, os.path.abspath(__file__)]
-    env = dict(os.environ, PSPF_IN_NETNS='1')
-    try:
-        r = subprocess.run(argv, env=env)
-    except OSError as e:
-        print('1..1\nnot ok 1 - cannot run unshare: %s' % e, flush=True)
-        return 1
-    if r.returncode != 0 and r.returncode is not None and r.returncode < 0:
-        print('# namespace child died of signal %d' % -r.returncode, flush=True)
-        return 1
-    return r.returncode
 
 
 def load_known():
@@ -83,16 +65,8 @@ def inside():
     tap = testlib.Tap()
     t0 = time.monotonic()
     # Network namespace: only lo, brought up; resolv.conf -> 127.0.0.1.
-    r = testlib.run(['ip', 'link', 'set', 'lo', 'up'])
-    if r.returncode != 0:
-        tap.bail('ip link set lo up: %s' % r.stderr.strip())
     tmp = tempfile.mkdtemp(prefix='spf2ns.')
-    conf = os.path.join(tmp, 'resolv.conf')
-    with open(conf, 'w') as f:
-        f.write('nameserver 127.0.0.1\noptions timeout:1 attempts:1\n')
-    r = testlib.run(['mount', '--bind', conf, '/etc/resolv.conf'])
-    if r.returncode != 0:
-        tap.bail('mount --bind resolv.conf: %s' % r.stderr.strip())
+    testlib.netns_resolver(tap, tmp, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n')
 
     try:
         spf2 = [testlib.binary('tools/spf2check')]
@@ -170,7 +144,7 @@ def inside():
     tap.diag('our side: %s; %.1f s' % (' '.join(ours_cmd), time.monotonic() - t0))
     testlib.run(['umount', '/etc/resolv.conf'])
     try:
-        os.unlink(conf)
+        os.unlink(os.path.join(tmp, 'resolv.conf'))
         os.rmdir(tmp)
     except OSError:
         pass
@@ -178,6 +152,6 @@ def inside():
 
 
 if __name__ == '__main__':
-    if os.environ.get('PSPF_IN_NETNS') != '1':
-        sys.exit(outside())
+    if not testlib.in_private_netns():
+        sys.exit(testlib.netns_reexec(__file__))
     inside()

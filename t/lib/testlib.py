@@ -122,6 +122,46 @@ def run(argv, timeout=30, input=None, env=None):
 _live = []
 
 
+def in_private_netns():
+    """True inside the namespaces netns_reexec() made."""
+    return os.environ.get('PSPF_IN_NETNS') == '1'
+
+
+def netns_reexec(script):
+    """Re-run script in private network and mount namespaces (unshare -n -m,
+    -r when not root); returns the child's exit status.  Tests that need the
+    system resolver (the Python server, libspf2) pointed at t/dnsd.py use
+    this, so the host's /etc/resolv.conf is never touched."""
+    argv = ['unshare', '-n', '-m']
+    if os.geteuid() != 0:
+        argv.append('-r')
+    argv += ['--', PYTHON, os.path.abspath(script)]
+    env = dict(os.environ, PSPF_IN_NETNS='1')
+    try:
+        r = subprocess.run(argv, env=env)
+    except OSError as e:
+        print('1..1\nnot ok 1 - cannot run unshare: %s' % e, flush=True)
+        return 1
+    if r.returncode < 0:
+        print('# namespace child died of signal %d' % -r.returncode, flush=True)
+        return 1
+    return r.returncode
+
+
+def netns_resolver(tap, tmp, resolv='nameserver 127.0.0.1\n'):
+    """Inside the namespaces: bring lo up and bind-mount a resolv.conf
+    with the given text over /etc/resolv.conf.  Bails out on failure."""
+    r = run(['ip', 'link', 'set', 'lo', 'up'])
+    if r.returncode != 0:
+        tap.bail('ip link set lo up: %s' % r.stderr.strip())
+    rc = os.path.join(tmp, 'resolv.conf')
+    with open(rc, 'w') as f:
+        f.write(resolv)
+    r = run(['mount', '--bind', rc, '/etc/resolv.conf'])
+    if r.returncode != 0:
+        tap.bail('mount --bind resolv.conf: %s' % r.stderr.strip())
+
+
 def cleanup_all():
     for obj in list(_live):
         try:
