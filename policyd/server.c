@@ -230,6 +230,29 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("SIGHUP: configuration reloaded from %s", s->opts->conf_path);
 }
 
+/*
+ * Log lines are queued while the loop runs and written together by an
+ * event made active when the first one is queued: it runs after the
+ * callbacks already active in this iteration, so a burst of requests
+ * answered in one iteration costs one write(2) or sendmmsg(2).
+ */
+static void
+logflush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_flush();
+}
+
+static void
+log_pending(void *arg)
+{
+	struct srv *s = arg;
+
+	event_active(s->ev_logflush, EV_TIMEOUT, 0);
+}
+
 static int
 dns_setup(struct srv *s, char *err, size_t errlen)
 {
@@ -313,8 +336,11 @@ server_run(const struct server_opts *opts, struct conf *conf, struct listen_set 
 	s->ev_hup = evsignal_new(s->base, SIGHUP, hup_cb, s);
 	s->ev_grace = evtimer_new(s->base, grace_cb, s);
 	s->accept_retry = evtimer_new(s->base, accept_retry_cb, s);
+	s->ev_logflush = event_new(s->base, -1, 0, logflush_cb, s);
+	if (s->ev_logflush != NULL)
+		log_batch(log_pending, s);
 	if (s->ev_term == NULL || s->ev_int == NULL || s->ev_hup == NULL || s->ev_grace == NULL ||
-	    s->accept_retry == NULL || evsignal_add(s->ev_term, NULL) < 0 ||
+	    s->accept_retry == NULL || s->ev_logflush == NULL || evsignal_add(s->ev_term, NULL) < 0 ||
 	    evsignal_add(s->ev_int, NULL) < 0 || evsignal_add(s->ev_hup, NULL) < 0) {
 		log_err("cannot set up signal handling");
 		goto out;
@@ -356,6 +382,9 @@ out:
 		event_free(s->ev_grace);
 	if (s->accept_retry != NULL)
 		event_free(s->accept_retry);
+	log_batch(NULL, NULL);          /* writes what is queued; later lines go out at once */
+	if (s->ev_logflush != NULL)
+		event_free(s->ev_logflush);
 	if (s->base != NULL)
 		event_base_free(s->base);
 	conf_unref(s->conf);

@@ -45,6 +45,7 @@ struct srv {
 	unsigned long nserved;
 
 	struct event *ev_term, *ev_int, *ev_hup, *ev_grace;
+	struct event *ev_logflush;      /* writes the log lines of one loop iteration */
 };
 
 /*
