@@ -114,7 +114,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 		return;
 	}
 	peer_name(sa, 0, peer, sizeof(peer));
-	evutil_make_socket_closeonexec(fd);
+	/* close-on-exec already: LEV_OPT_CLOSE_ON_EXEC makes libevent use accept4(SOCK_CLOEXEC) */
 	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
 		int one = 1;
 
