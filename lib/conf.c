@@ -246,7 +246,7 @@ static struct conf *conf_new(const char *path)
 		return NULL;
 	}
 	c->socket_mode = -1;
-	c->workers = 1;
+	c->workers = 0;                 /* one per online CPU (issue 3) */
 	c->max_connections = 1024;
 	c->idle_timeout = 3600;
 	c->request_timeout = 90;

@@ -46,7 +46,7 @@ usage(FILE *f)
 	      "      --dns-server HOST[:PORT]           DNS server (repeatable); default resolv.conf\n"
 	      "  -f, --foreground                       log to stderr (daemon mode only)\n"
 	      "  -u, --user USER, -g, --group GROUP     drop privileges to these\n"
-	      "  -w, --workers N                        worker processes (0 = one per core)\n"
+	      "  -w, --workers N                        worker processes (default 0: one per CPU)\n"
 	      "      --check-config                     check the configuration and exit\n"
 	      "  -V, --version                          print the version and exit\n"
 	      "  -h, --help                             this text (exit status 1)\n", f);

@@ -29,6 +29,9 @@
 
 #define SERVER_GRACE_MAX 30     /* seconds to finish checks on SIGTERM */
 #define ACCEPT_RETRY_MS 500     /* pause after EMFILE and the like */
+#define ACCEPT_BURST 16         /* connections accepted per loop iteration */
+
+static void iter_end_soon(struct srv *s);
 
 int
 server_idle_timeout(const struct srv *s)
@@ -111,7 +114,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 		return;
 	}
 	peer_name(sa, 0, peer, sizeof(peer));
-	evutil_make_socket_closeonexec(fd);
+	/* close-on-exec already: LEV_OPT_CLOSE_ON_EXEC makes libevent use accept4(SOCK_CLOEXEC) */
 	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
 		int one = 1;
 
@@ -123,6 +126,20 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 		log_warn("%u connections (Max_Connections): not accepting more until one closes",
 			 s->nconns);
 		accept_pause(s, true);
+	}
+	/*
+	 * The workers share the listening sockets and each accepts until
+	 * the queue is empty: without a bound, the first worker awake would
+	 * take a whole burst of connections (and keep them: Postfix reuses
+	 * them).  ACCEPT_BURST per iteration, and the rest go to whichever
+	 * worker polls next.
+	 */
+	if (s->accepted_iter++ == 0)
+		iter_end_soon(s);
+	if (s->accepted_iter >= ACCEPT_BURST && !s->accept_paused && !s->accept_throttled) {
+		s->accept_throttled = true;
+		for (size_t i = 0; i < s->nlev; i++)
+			evconnlistener_disable(s->lev[i]);
 	}
 }
 
@@ -230,6 +247,44 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("SIGHUP: configuration reloaded from %s", s->opts->conf_path);
 }
 
+/*
+ * The end of a loop iteration: an event made active when there is
+ * something to do there runs after the callbacks already active in this
+ * iteration.  Log lines are queued while the loop runs and written
+ * together here, so the requests answered in one iteration cost one
+ * write(2) or sendmmsg(2); listeners throttled by accept_cb are watched
+ * again (libevent folds the disable and enable of one iteration into no
+ * epoll_ctl at all).
+ */
+static void
+iter_end_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct srv *s = arg;
+
+	(void)fd;
+	(void)what;
+	log_flush();
+	s->accepted_iter = 0;
+	if (s->accept_throttled) {
+		s->accept_throttled = false;
+		if (!s->accept_paused && !s->stopping)
+			for (size_t i = 0; i < s->nlev; i++)
+				evconnlistener_enable(s->lev[i]);
+	}
+}
+
+static void
+iter_end_soon(struct srv *s)
+{
+	event_active(s->ev_iter_end, EV_TIMEOUT, 0);
+}
+
+static void
+log_pending(void *arg)
+{
+	iter_end_soon(arg);
+}
+
 static int
 dns_setup(struct srv *s, char *err, size_t errlen)
 {
@@ -313,8 +368,11 @@ server_run(const struct server_opts *opts, struct conf *conf, struct listen_set 
 	s->ev_hup = evsignal_new(s->base, SIGHUP, hup_cb, s);
 	s->ev_grace = evtimer_new(s->base, grace_cb, s);
 	s->accept_retry = evtimer_new(s->base, accept_retry_cb, s);
+	s->ev_iter_end = event_new(s->base, -1, 0, iter_end_cb, s);
+	if (s->ev_iter_end != NULL)
+		log_batch(log_pending, s);
 	if (s->ev_term == NULL || s->ev_int == NULL || s->ev_hup == NULL || s->ev_grace == NULL ||
-	    s->accept_retry == NULL || evsignal_add(s->ev_term, NULL) < 0 ||
+	    s->accept_retry == NULL || s->ev_iter_end == NULL || evsignal_add(s->ev_term, NULL) < 0 ||
 	    evsignal_add(s->ev_int, NULL) < 0 || evsignal_add(s->ev_hup, NULL) < 0) {
 		log_err("cannot set up signal handling");
 		goto out;
@@ -356,6 +414,9 @@ out:
 		event_free(s->ev_grace);
 	if (s->accept_retry != NULL)
 		event_free(s->accept_retry);
+	log_batch(NULL, NULL);          /* writes what is queued; later lines go out at once */
+	if (s->ev_iter_end != NULL)
+		event_free(s->ev_iter_end);
 	if (s->base != NULL)
 		event_base_free(s->base);
 	conf_unref(s->conf);

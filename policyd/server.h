@@ -38,6 +38,8 @@ struct srv {
 	struct evconnlistener *lev[LISTEN_MAX_FDS];
 	size_t nlev;
 	bool accept_paused;
+	bool accept_throttled;          /* ACCEPT_BURST reached in this iteration */
+	unsigned accepted_iter;
 	struct event *accept_retry;
 
 	struct conn *conns;             /* doubly linked */
@@ -45,6 +47,7 @@ struct srv {
 	unsigned long nserved;
 
 	struct event *ev_term, *ev_int, *ev_hup, *ev_grace;
+	struct event *ev_iter_end;      /* end of a loop iteration: log lines, accept throttle */
 };
 
 /*

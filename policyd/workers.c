@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,12 +50,20 @@ static pid_t
 spawn_worker(const struct server_opts *opts, struct conf *conf, struct listen_set *ls,
 	     const sigset_t *oldmask)
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
 	if (pid != 0)
 		return pid;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_DFL);
+	/*
+	 * A supervisor killed outright (SIGKILL, OOM) must not leave its
+	 * workers accepting on the sockets: a restarted server would find
+	 * them busy.  They get the SIGTERM they would have been sent.
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(0);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	_exit(server_run(opts, conf, ls, -1, -1));
 }

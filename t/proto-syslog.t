@@ -67,6 +67,112 @@ want = ('4XyZ1B2C3D: prepend X-Comment: SPF check N/A for local connections - '
         'receiver=example.net ')
 tap.is_(texts.get(want), 22, 'decision line with the queue-ID prefix, mail.info', diag=texts)
 tap.ok(all(int(m.group(2)) > 1 for m in parsed), 'LOG_PID: the pid is in every message')
+
+# ---- daemon mode: lines are batched per loop iteration, still one datagram
+# per message; a restarted syslogd (new /dev/log) is reconnected to; with no
+# /dev/log at all the server goes on serving and finds it again later.
+import proto, threading
+
+
+def collect(sock, seconds, until=None):
+    """Datagrams for up to `seconds`, or until one contains `until`."""
+    out = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            d = sock.recv(65536).decode('utf-8', 'replace')
+        except socket.timeout:
+            continue
+        out.append(d)
+        if until is not None and until in d:
+            break
+    return out
+
+
+SLOW = 3 if os.environ.get('PSPF_ASAN') else 1
+port = proto.free_port()
+d = subprocess.Popen([testlib.binary('policyd-spf'), '--listen', 'inet:127.0.0.1:%d' % port,
+                      conf.name], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.PIPE)
+try:
+    start = collect(log, 10 * SLOW, until='worker')
+    tap.ok(any('listening on inet:127.0.0.1:%d' % port in m for m in start),
+           'daemon: start-up lines through syslog', diag=start)
+    time.sleep(0.3 * SLOW)      # the workers' loops are up
+
+    N, C = 40, 8
+    replies = {}
+
+    def client(j):
+        c = proto.Client(socket.create_connection(('127.0.0.1', port), timeout=10))
+        for k in range(j, N, C):
+            c.send(proto.request(k))
+            replies[k] = c.reply()
+        c.close()
+
+    # read all the time: a unix datagram socket queues only a few messages
+    # (net.unix.max_dgram_qlen) before senders block, as with syslog(3)
+    got = []
+    reader = threading.Thread(target=lambda: got.extend(collect(log, 8 * SLOW)))
+    reader.start()
+    ts = [threading.Thread(target=client, args=(j,)) for j in range(C)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(30)
+    reader.join()
+    tap.ok(all(replies.get(k) == proto.reply(k) for k in range(N)),
+           'daemon: %d requests on %d connections answered' % (N, C),
+           diag=[(k, replies.get(k), proto.reply(k)) for k in range(N) if replies.get(k) != proto.reply(k)][:3])
+    parsed = [rx.match(m) for m in got]
+    decisions = sorted(int(h) for m in parsed if m and 'SPF check N/A for local' in m.group(3)
+                       for h in re.findall(r'helo=h(\d+)\.example\.org', m.group(3)))
+    want = list(range(N))
+    tap.ok(all(parsed) and all(int(m.group(1)) == 22 for m in parsed),
+           'daemon: every datagram one message, <22>timestamp policyd-spf[PID]:', diag=got[:5])
+    tap.is_(decisions, want, 'daemon: one line per request, none lost or merged')
+
+    # syslogd restarted: the old socket is gone, a new one bound at the same path
+    log.close()
+    os.unlink('/dev/log')
+    log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    log.bind('/dev/log')
+    os.chmod('/dev/log', 0o666)
+    log.settimeout(0.2)
+    c = proto.Client(socket.create_connection(('127.0.0.1', port), timeout=10))
+    c.send(proto.request(100))
+    tap.is_(c.reply(), proto.reply(100), 'syslogd restarted: request answered')
+    got = collect(log, 5 * SLOW, until='helo=h100.example.org')
+    tap.ok(any('helo=h100.example.org' in m for m in got),
+           'syslogd restarted: the next line reaches the new /dev/log', diag=got)
+
+    # no /dev/log: serving goes on
+    log.close()
+    os.unlink('/dev/log')
+    c.send(proto.request(101))
+    tap.is_(c.reply(), proto.reply(101), 'no /dev/log: request still answered')
+    c.send(proto.request(102))
+    tap.is_(c.reply(), proto.reply(102), 'no /dev/log: and the next one')
+    log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    log.bind('/dev/log')
+    os.chmod('/dev/log', 0o666)
+    log.settimeout(0.2)
+    time.sleep(1.2)             # reconnecting is tried at most once a second
+    c.send(proto.request(103))
+    tap.is_(c.reply(), proto.reply(103), '/dev/log back: request answered')
+    got = collect(log, 5 * SLOW, until='helo=h103.example.org')
+    tap.ok(any('helo=h103.example.org' in m for m in got),
+           '/dev/log back: lines reach it again', diag=got)
+    c.close()
+finally:
+    d.terminate()
+    try:
+        d.wait(20)
+    except subprocess.TimeoutExpired:
+        d.kill()
+        d.wait()
+tap.is_(d.returncode, 0, 'daemon: SIGTERM, exit 0')
+
 os.unlink(conf.name)
 log.close()
 tap.done()

@@ -73,7 +73,8 @@ c.close()
 srv6.stop()
 
 # Max_Connections: the next connection waits until one closes
-cap = proto.Server('tcp', conf='Max_Connections = 3\n')
+# the cap is per worker process: one worker, whatever the CPU count
+cap = proto.Server('tcp', conf='Max_Connections = 3\nWorkers = 1\n')
 held = [cap.connect() for _ in range(3)]
 for k, c in enumerate(held):
     c.send(proto.request(k))
