@@ -23,10 +23,13 @@ struct pc_entry {
 	struct pc_record rec;
 };
 
+/* Entries grow by doubling up to max: most connections see few messages. */
+#define PC_FIRST 8
+
 struct policy_cache {
 	struct pc_entry *e;
 	uint32_t *bucket;
-	size_t n, max, nbucket;
+	size_t n, cap, max, nbucket;
 	uint32_t oldest, newest;
 };
 
@@ -41,7 +44,8 @@ struct policy_cache *pcache_new(size_t max)
 		pc->max = UINT32_MAX / 4;
 	for (pc->nbucket = 8; pc->nbucket < 2 * pc->max; pc->nbucket *= 2)
 		;
-	pc->e = calloc(pc->max, sizeof *pc->e);
+	pc->cap = pc->max < PC_FIRST ? pc->max : PC_FIRST;
+	pc->e = malloc(pc->cap * sizeof *pc->e);
 	pc->bucket = malloc(pc->nbucket * sizeof *pc->bucket);
 	if (!pc->e || !pc->bucket) {
 		free(pc->e);
@@ -156,8 +160,9 @@ static bool inside(const char *p, const char *buf, size_t cap)
 	return p && buf && p >= buf && p < buf + cap;
 }
 
-int pcache_put(struct policy_cache *pc, const char *instance, const char *const *f, size_t n)
+int pcache_put(struct policy_cache *pc, const char *instance, const char *const *fin, size_t n)
 {
+	const char *f[PC_FIELDS];
 	size_t ilen, flen[PC_FIELDS], need, cap = 0;
 	unsigned long h;
 	uint32_t i, target;
@@ -170,11 +175,23 @@ int pcache_put(struct policy_cache *pc, const char *instance, const char *const 
 	h = hash_str(instance, &ilen);
 	if (n > PC_FIELDS)
 		n = PC_FIELDS;
+	/* fin may be a record of this cache, whose place can move below */
+	memcpy(f, fin, n * sizeof *f);
 	need = ilen + 1;
 	for (size_t k = 0; k < n; k++)
 		need += f[k] ? (flen[k] = strlen(f[k])) + 1 : 0;
 
 	i = find(pc, instance, h);
+	if (i == NIL && pc->n == pc->cap && pc->cap < pc->max) {
+		/* records handed out by pcache_get move: callers use them before the next put */
+		size_t ncap = pc->cap * 2 < pc->max ? pc->cap * 2 : pc->max;
+		struct pc_entry *ne = realloc(pc->e, ncap * sizeof *ne);
+
+		if (!ne)
+			return -1;
+		pc->e = ne;
+		pc->cap = ncap;
+	}
 	target = i != NIL ? i : pc->n < pc->max ? (uint32_t)pc->n : pc->oldest;
 	if (target < pc->n) {
 		old = pc->e[target].buf;

@@ -17,8 +17,9 @@
 
 /* ---- arena ------------------------------------------------------------------ */
 
-/* One request's strings (attributes, headers, reply) fit in one chunk. */
-#define PF_CHUNK 4096
+/* One request's strings (attributes, headers, reply) fit in one chunk;
+ * a session keeps one between requests. */
+#define PF_CHUNK 2048
 
 struct pf_chunk {
 	struct pf_chunk *next;

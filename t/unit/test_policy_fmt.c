@@ -381,6 +381,64 @@ int main(void)
 	ok(pcache_get(pc, "i1") == NULL && pcache_get(pc, "x4") != NULL, "oldest evicted");
 	pcache_free(pc);
 
+	/* eviction follows store order (a store again makes an entry newest),
+	 * across the entry array's growth; records may be stored from the cache */
+	pc = pcache_new(20);
+	for (int i = 0; i < 20; i++) {
+		char inst[16];
+		snprintf(inst, sizeof inst, "m%d", i);
+		pcache_put(pc, inst, (const char *[]){ "Pass", inst, "mailfrom", "prepend", "h", "prepend" }, 6);
+	}
+	pcache_put(pc, "m0", (const char *[]){ "Fail", "long reason that does not fit the old buffer of this entry, "
+					  "so the entry gets a new one: "
+					  "0123456789012345678901234567890123456789", "helo", "reject", "t" }, 5);
+	const struct pc_record *rec = pcache_get(pc, "m5");
+	pcache_put(pc, "m5", (const char *const *)rec->f, rec->n);   /* from its own buffer */
+	pcache_put(pc, "new1", (const char *[]){ "a" }, 1);
+	pcache_put(pc, "new2", (const char *[]){ "b" }, 1);
+	is_int(pcache_count(pc), 20, "cache of 20 full");
+	ok(pcache_get(pc, "m1") == NULL && pcache_get(pc, "m2") == NULL && pcache_get(pc, "m3") != NULL,
+	   "the two oldest stores evicted");
+	rec = pcache_get(pc, "m0");
+	ok(rec && rec->n == 5 && !strcmp(rec->f[0], "Fail") && !strcmp(rec->f[3], "reject") && rec->f[5] == NULL,
+	   "re-stored entry kept, replaced");
+	rec = pcache_get(pc, "m5");
+	ok(rec && rec->n == 6 && !strcmp(rec->f[1], "m5") && !strcmp(rec->f[5], "prepend"),
+	   "entry stored from its own strings");
+	rec = pcache_get(pc, "new2");
+	ok(rec && rec->n == 1 && !strcmp(rec->f[0], "b"), "new entry in an evicted slot");
+	pcache_free(pc);
+
+	/* sanitising: C0 controls but TAB, and DEL, become '?', anywhere in the text */
+	{
+		char t[64];
+		const char *src = "ab\x01" "cdefgh\tij\x7f" "klmnopqrstuvwxyz\x1f\x80\xff\x1b";
+		bool good = true;
+		for (size_t len = 0; len <= strlen(src) && good; len++) {
+			char want[64];
+			memcpy(t, src, len);
+			for (size_t i = 0; i < len; i++) {
+				unsigned char ch = (unsigned char)src[i];
+				want[i] = ((ch < 0x20 && ch != '\t') || ch == 0x7f) ? '?' : src[i];
+			}
+			pf_sanitize_n(t, len);
+			if (memcmp(t, want, len) != 0) {
+				printf("# length %zu\n", len);
+				good = false;
+			}
+		}
+		ok(good, "pf_sanitize_n at every length");
+		struct pf_arena a = { NULL };
+		char *j = pf_join(&a, (struct pf_piece[]){ PF_LIT("x\ty "), PF_RAW("a\rb"), PF_RAW(NULL), PF_CLEAN("z") }, 4);
+		is_str(j, "x\ty a?b(null)z", "pf_join: raw parts sanitised, NULL as (null)");
+		for (int i = 0; i < 100; i++)
+			(void)pf_join(&a, (struct pf_piece[]){ PF_RAW(src) }, 1);
+		pf_arena_reset(&a);
+		j = pf_strndup(&a, "abc", 2);
+		is_str(j, "ab", "arena reused after reset");
+		pf_arena_free(&a);
+	}
+
 	/* queue id prefix */
 	char q[64];
 	pd_qid_prefix(NULL, q, sizeof q);
