@@ -64,8 +64,8 @@ void pd_prepare(struct pd_req *r);
 
 /*
  * spf_engine._spfcheck before the bypass checks: replay from the cache.
- * Returns true (and sets *action) when the request is answered from the
- * cache; false to go on.
+ * Returns true (and sets *action, as pd_decide's result) when the request
+ * is answered from the cache; false to go on.
  */
 bool pd_replay(struct pd_req *r, const char **action);
 
@@ -75,8 +75,8 @@ bool pd_replay(struct pd_req *r, const char **action);
 bool pd_helo_decides(const struct pd_req *r);
 
 /* The rest, after bypass and SPF results are in: the final action text
- * (after "action="), with no CR, LF or NUL, in the request's arena; never
- * NULL except out of memory. */
+ * (after "action="), with no CR, LF or NUL, valid until pd_req_reset or
+ * pd_req_free; never NULL except out of memory. */
 const char *pd_decide(struct pd_req *r);
 
 /* Set one SPF outcome (reason and, when No_Mail needs it, the first TXT

@@ -78,10 +78,11 @@ char *pf_reject_text(struct pf_arena *a, const char *tmpl, bool defer, const cha
 char *pf_pylist(const char *const *items, size_t n);
 
 /*
- * Concatenation of pieces into a's memory: the fast path of every header
- * and reply.  A piece with n == PF_STRLEN is NUL-terminated (NULL prints
- * as "(null)", as printf would); pieces marked raw are sanitised as they
- * are copied, literal ones are trusted.
+ * Concatenation of pieces into a's memory (malloc'd when a is NULL): the
+ * fast path of every header and reply.  A piece with n == PF_STRLEN is
+ * NUL-terminated (NULL prints as "(null)", as printf would).  When any
+ * piece is raw, the result is sanitised in one pass; literal and clean
+ * pieces must hold no byte that sanitising would change.
  */
 #define PF_STRLEN ((size_t)-1)
 struct pf_piece {
