@@ -17,6 +17,7 @@
  * decision looks at the results in the Python order (a HELO reject or
  * defer still wins over anything MAIL FROM gives).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 
 struct policy_session {
 	struct policy_cache *cache;
+	struct policy_check *spare;   /* the last check, kept for the next request */
 };
 
 enum op_kind { OP_DW, OP_HW, OP_PTR, OP_HELO, OP_MFROM };
@@ -47,6 +49,11 @@ struct op {
 	struct dns_query *q;
 };
 
+/*
+ * A session keeps its last check object for the next request, and only
+ * the part before `pu` is cleared per request: ops[] is large and each op
+ * is set up when used.  Every string of the request is in r.arena.
+ */
 struct policy_check {
 	struct policy_session *s;
 	struct conf *conf;
@@ -54,22 +61,24 @@ struct policy_check {
 	policy_done_fn *done;
 	void *arg;
 
-	struct conf_peruser pu;
 	struct pd_req r;
-	char *attr[6];            /* copies: client_address helo_name sender recipient instance queue_id */
-	char *rcv;
+	const char *attr[6];      /* copies: client_address helo_name sender recipient instance queue_id */
+	const char *rcv;
 
-	struct op ops[MAX_OPS + 2];
 	size_t nops;
 	int pending;
-	bool starting, finished;
+	bool starting, finished, pu_used;
 	struct dns_timer *deadline, *wl_timer;
 	struct ip_addr ipa;
 
 	/* bypass results */
 	bool dw_pass, hw_hit, ptr_hit;
-	char *ptr_name;
-	char *mfrom_sender, *helo_sender, *mfrom_domain;
+	const char *ptr_name;
+	const char *helo_sender;
+
+	/* not cleared per request */
+	struct conf_peruser pu;
+	struct op ops[MAX_OPS + 2];
 };
 
 struct policy_session *policy_session_new(void)
@@ -87,6 +96,10 @@ void policy_session_free(struct policy_session *s)
 {
 	if (!s)
 		return;
+	if (s->spare) {
+		pd_req_free(&s->spare->r);
+		free(s->spare);
+	}
 	pcache_free(s->cache);
 	free(s);
 }
@@ -107,27 +120,42 @@ static void check_free(struct policy_check *c)
 	}
 	dns_timer_stop(c->deadline);
 	dns_timer_stop(c->wl_timer);
-	pd_req_free(&c->r);
-	conf_peruser_free(&c->pu);
-	for (size_t i = 0; i < 6; i++)
-		free(c->attr[i]);
-	free(c->rcv);
-	free(c->ptr_name);
-	free(c->mfrom_sender);
-	free(c->helo_sender);
-	free(c->mfrom_domain);
+	if (c->pu_used)
+		conf_peruser_free(&c->pu);
 	conf_unref(c->conf);
+	if (c->s && !c->s->spare) {
+		pd_req_reset(&c->r);
+		c->s->spare = c;
+		return;
+	}
+	pd_req_free(&c->r);
 	free(c);
 }
 
-static void answer(struct policy_check *c, char *action)
+/* A cleared check: the session's spare one, or a new one. */
+static struct policy_check *check_new(struct policy_session *s)
+{
+	struct policy_check *c = s ? s->spare : NULL;
+	struct pf_arena keep = { NULL };
+
+	if (c) {
+		s->spare = NULL;
+		keep = c->r.arena;
+	} else if (!(c = malloc(sizeof *c))) {
+		return NULL;
+	}
+	memset(c, 0, offsetof(struct policy_check, pu));
+	c->r.arena = keep;
+	return c;
+}
+
+/* action: from pd_decide/pd_replay or a literal, clean already */
+static void answer(struct policy_check *c, const char *action)
 {
 	if (c->finished)
 		return;
 	c->finished = true;
-	pf_sanitize(action);
 	c->done(c->arg, action ? action : "dunno");
-	free(action);
 }
 
 static bool truthy(const char *s)
@@ -136,10 +164,10 @@ static bool truthy(const char *s)
 }
 
 /* "<C>" bypass header (X-Comment or AR none) from the raw attributes */
-static char *bypass_header(struct policy_check *c, const char *comment)
+static const char *bypass_header(struct policy_check *c, const char *comment)
 {
 	const struct conf_py *py = c->r.py;
-	char *h = pf_bypass_header(strstr(py->header_type, "AR") != NULL, py->authserv_id ? py->authserv_id : "",
+	char *h = pf_bypass_header(&c->r.arena, strstr(py->header_type, "AR") != NULL, py->authserv_id ? py->authserv_id : "",
 				   comment, c->attr[0] ? c->attr[0] : "<UNKNOWN>",
 				   c->attr[1] ? c->attr[1] : "<UNKNOWN>", c->attr[2] ? c->attr[2] : "<UNKNOWN>",
 				   c->rcv);
@@ -213,17 +241,6 @@ static void op_done(struct op *o)
 
 /* ---- completions ------------------------------------------------------- */
 
-static void fill_spf(struct pd_spf *s, const struct spf_response *res)
-{
-	s->done = true;
-	s->result = res->result;
-	s->reason = pf_reason(res->result, res->explanation, res->problem);
-	if (res->first_txt) {
-		s->first_txt = strndup(res->first_txt, res->first_txt_len);
-		s->has_txt = s->first_txt != NULL;
-	}
-}
-
 static void spf_done(void *arg, const struct spf_response *res)
 {
 	struct op *o = arg;
@@ -232,7 +249,8 @@ static void spf_done(void *arg, const struct spf_response *res)
 	if (o->kind == OP_DW)
 		c->dw_pass |= res->result == SPF_PASS;
 	else
-		fill_spf(o->kind == OP_HELO ? &c->r.helo_spf : &c->r.mfrom_spf, res);
+		pd_spf_set(&c->r, o->kind == OP_HELO ? &c->r.helo_spf : &c->r.mfrom_spf, res->result,
+			   res->explanation, res->problem, res->first_txt, res->first_txt_len);
 	op_done(o);
 }
 
@@ -257,7 +275,8 @@ static void ptr_done(void *arg, const struct dns_answer *ans)
 	struct policy_check *c = o->c;
 
 	if (ans->status == DNS_S_OK && ans->n > 0 && ans->rr[0].data)
-		c->ptr_name = strdup((const char *)ans->rr[0].data);
+		c->ptr_name = pf_strndup(&c->r.arena, (const char *)ans->rr[0].data,
+					 strlen((const char *)ans->rr[0].data));
 	op_done(o);
 }
 
@@ -301,9 +320,7 @@ static void deadline(void *arg)
 		if (o->kind == OP_HELO || o->kind == OP_MFROM) {
 			struct pd_spf *s = o->kind == OP_HELO ? &c->r.helo_spf : &c->r.mfrom_spf;
 
-			s->done = true;
-			s->result = SPF_TEMPERROR;
-			s->reason = pf_reason(SPF_TEMPERROR, NULL, "DNS Timeout");
+			pd_spf_set(&c->r, s, SPF_TEMPERROR, NULL, "DNS Timeout", NULL, 0);
 		}
 		op_done(o);
 	}
@@ -359,11 +376,13 @@ static void start_query(struct policy_check *c, struct op *o, const char *name, 
 		o->q = q;
 }
 
-static char *reverse_name(const struct ip_addr *a)
+static void reverse_name(const struct ip_addr *a, char *buf, size_t len)
 {
-	if (a->version == 4)
-		return pf_asprintf("%u.%u.%u.%u.in-addr.arpa", a->b[3], a->b[2], a->b[1], a->b[0]);
-	char buf[80], *p = buf;
+	if (a->version == 4) {
+		snprintf(buf, len, "%u.%u.%u.%u.in-addr.arpa", a->b[3], a->b[2], a->b[1], a->b[0]);
+		return;
+	}
+	char *p = buf;
 	static const char hex[] = "0123456789abcdef";
 
 	for (int i = 15; i >= 0; i--) {
@@ -373,7 +392,6 @@ static char *reverse_name(const struct ip_addr *a)
 		*p++ = '.';
 	}
 	strcpy(p, "ip6.arpa");
-	return strdup(buf);
 }
 
 static void start_lookups(struct policy_check *c)
@@ -389,14 +407,13 @@ static void start_lookups(struct policy_check *c)
 		for (;;) {
 			const char *e = strchr(p, ',');
 			size_t n = e ? (size_t)(e - p) : strlen(p);
-			char *d = strndup(p, n);
+			char *d = pf_strndup(&c->r.arena, p, n);
 			struct op *o = d ? new_op(c, OP_DW) : NULL;
 
 			if (o)
 				start_spf(c, o, d, d, d, wl_ms);
 			else
 				ignored = true;
-			free(d);
 			if (!e)
 				break;
 			p = e + 1;
@@ -410,14 +427,13 @@ static void start_lookups(struct policy_check *c)
 			size_t n = e ? (size_t)(e - p) : strlen(p);
 
 			if (c->attr[1] && strlen(c->attr[1]) == n && strncmp(p, c->attr[1], n) == 0) {
-				char *d = strndup(p, n);
+				char *d = pf_strndup(&c->r.arena, p, n);
 				struct op *o = d ? new_op(c, OP_HW) : NULL;
 
 				if (o)
 					start_query(c, o, d, c->ipa.version == 4 ? DNS_T_A : DNS_T_AAAA, hw_done);
 				else
 					ignored = true;
-				free(d);
 			}
 			if (!e)
 				break;
@@ -425,12 +441,12 @@ static void start_lookups(struct policy_check *c)
 		}
 	}
 	if (truthy(py->domain_whitelist_ptr)) {
-		char *rev = reverse_name(&c->ipa);
-		struct op *o = rev ? new_op(c, OP_PTR) : NULL;
+		char rev[80];
+		struct op *o = new_op(c, OP_PTR);
 
+		reverse_name(&c->ipa, rev, sizeof rev);
 		if (o)
 			start_query(c, o, rev, DNS_T_PTR, ptr_done);
-		free(rev);
 	}
 	if (ignored)
 		log_err("ERROR: more than %d whitelist lookups for one request; the rest are skipped", MAX_OPS);
@@ -441,7 +457,8 @@ static void start_lookups(struct policy_check *c)
 	if (r->helo_spf.run) {
 		struct op *o = new_op(c, OP_HELO);
 
-		c->helo_sender = pf_asprintf("postmaster@%s", r->helo);
+		/* sanitised, as it always was */
+		c->helo_sender = pf_join(&r->arena, (struct pf_piece[]){ PF_LIT("postmaster@"), PF_RAW(r->helo) }, 2);
 		if (o && c->helo_sender)
 			start_spf(c, o, c->helo_sender, r->helo, r->helo, lt);
 	}
@@ -449,9 +466,8 @@ static void start_lookups(struct policy_check *c)
 		struct op *o = new_op(c, OP_MFROM);
 		const char *at = strchr(r->snd, '@');
 
-		c->mfrom_domain = strdup(at ? at + 1 : r->snd);
-		if (o && c->mfrom_domain)
-			start_spf(c, o, r->snd, r->helo, c->mfrom_domain, lt);
+		if (o)
+			start_spf(c, o, r->snd, r->helo, at ? at + 1 : r->snd, lt);
 	}
 }
 
@@ -461,12 +477,13 @@ static void nat_warning(struct policy_check *c)
 {
 	static time_t last;
 	static unsigned long seen;
-	time_t now = time(NULL);
+	time_t now;
 	int every = c->conf->nat_warning_minutes;
 	char ip[64];
 
 	if (every <= 0 || !iplist_is_private(&c->ipa))
 		return;
+	now = time(NULL);
 	seen++;
 	if (last && now - last < every * 60L)
 		return;
@@ -617,10 +634,10 @@ struct policy_check *policy_check_start(struct policy_session *s, struct conf *c
 					struct dns_ctx *dns, const struct attr_req *req,
 					policy_done_fn *done, void *arg)
 {
-	struct policy_check *c = calloc(1, sizeof *c);
+	struct policy_check *c = check_new(s);
 	const struct conf_py *g = conf->py;
 	struct pd_req *r;
-	char *action = NULL;
+	const char *action = NULL;
 
 	if (!c) {
 		log_err("out of memory: answering dunno");
@@ -636,7 +653,7 @@ struct policy_check *policy_check_start(struct policy_session *s, struct conf *c
 	for (size_t i = 0; i < 6; i++) {
 		const char *v = attr_get(req, attr_names[i]);
 
-		if (v && !(c->attr[i] = strdup(v)))
+		if (v && !(c->attr[i] = pf_strndup(&c->r.arena, v, strlen(v))))
 			goto oom;
 	}
 	r = &c->r;
@@ -649,7 +666,7 @@ struct policy_check *policy_check_start(struct policy_session *s, struct conf *c
 		log_err("WARNING: Deprecated Config Option defaultSeedOnly in use in: %s", conf->path);
 	if (g->mock) {
 		/* DIFFERENCE: answered at once (Python leaves it unflushed) */
-		answer(c, pf_asprintf("dunno mock header field that should be ignored"));
+		answer(c, "dunno mock header field that should be ignored");
 		check_free(c);
 		return NULL;
 	}
@@ -658,19 +675,20 @@ struct policy_check *policy_check_start(struct policy_session *s, struct conf *c
 	const char *rcpt = truthy(c->attr[3]) ? c->attr[3] : "none";
 	if (truthy(g->per_user)) {
 		conf_peruser_lookup(conf, rcpt, &c->pu);
+		c->pu_used = true;
 		r->py = &c->pu.py;
 		r->peruser = c->pu.matched;
 		if (g->debug_level >= 2 && r->peruser)
 			log_info("Per user configuration data in use for: %s", rcpt);
-		c->rcv = strdup(rcpt);
+		c->rcv = rcpt;
 	} else if (strcmp(g->hide_receiver, "No") != 0) {
-		c->rcv = strdup("<UNKNOWN>");
+		c->rcv = "<UNKNOWN>";
 	} else if (strcmp(rcpt, "none") != 0 && strchr(rcpt, '@')) {
 		const char *d = strchr(rcpt, '@') + 1, *e = strchr(d, '@');
 
-		c->rcv = e ? strndup(d, (size_t)(e - d)) : strdup(d);
+		c->rcv = e ? pf_strndup(&c->r.arena, d, (size_t)(e - d)) : d;
 	} else {
-		c->rcv = strdup(rcpt);
+		c->rcv = rcpt;
 	}
 	if (!c->rcv)
 		goto oom;
@@ -704,7 +722,7 @@ struct policy_check *policy_check_start(struct policy_session *s, struct conf *c
 	if (netlist(c, "skip_addresses", r->py->skip_addresses)) {
 		r->bypass_desc = "Skip SPF checks on localhost";
 		r->bypass_header = bypass_header(c, "SPF check N/A for local connections - ");
-		r->skip_header = r->bypass_header ? strdup(r->bypass_header) : NULL;
+		r->skip_header = r->bypass_header;
 	}
 	if (r->peruser && pdbg >= 4)
 		log_info("skip_addresses check used peruser data");
@@ -728,7 +746,7 @@ struct policy_check *policy_check_start(struct policy_session *s, struct conf *c
 	/* pyspf refuses IPv6 scope ids (fe80::1%eth0) that ipaddress takes */
 	if (iplist_parse_addr(r->ip, &c->ipa, why, sizeof why) < 0 || strchr(r->ip, '%') != NULL) {
 		log_err("ERROR: client address '%s' is not an IP address: no SPF check, action=dunno", r->ip);
-		answer(c, pf_asprintf("dunno"));
+		answer(c, "dunno");
 		check_free(c);
 		return NULL;
 	}
@@ -748,7 +766,7 @@ struct policy_check *policy_check_start(struct policy_session *s, struct conf *c
 
 oom:
 	log_err("out of memory: answering dunno");
-	answer(c, pf_asprintf("dunno"));
+	answer(c, "dunno");
 	check_free(c);
 	return NULL;
 }

@@ -25,6 +25,7 @@ struct policy_cache;
 
 struct policy_cache *pcache_new(size_t max);
 void pcache_free(struct policy_cache *pc);
+/* The record is valid until the next pcache_put. */
 const struct pc_record *pcache_get(const struct policy_cache *pc, const char *instance);
 /* Copy the record in (replacing one for the same instance). 0 or -1. */
 int pcache_put(struct policy_cache *pc, const char *instance, const char *const *f, size_t n);

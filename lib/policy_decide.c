@@ -28,19 +28,13 @@ struct verdict {
 	const char *v;      /* "reject", "defer", "prepend", "result_only", "dunno", "None"; NULL = None */
 	const char *text;   /* NULL = None */
 	bool iserror;
+	bool clean;         /* text built here: no byte to sanitise */
 };
 
-/* strings made during one decision, freed with the request */
-static const char *keep(struct pd_req *r, char *s)
+/* a string made in the request's arena; "" when out of memory */
+static const char *keep(char *s)
 {
-	if (!s)
-		return "";
-	if (r->nown >= sizeof r->own / sizeof r->own[0]) {
-		free(s);
-		return "";
-	}
-	r->own[r->nown++] = s;
-	return s;
+	return s ? s : "";
 }
 
 static void rec_append(struct rec *r, const char *s)
@@ -51,10 +45,42 @@ static void rec_append(struct rec *r, const char *s)
 		r->n++;
 }
 
-static void cache_put(struct pd_req *r, const struct rec *rec)
+/*
+ * The engine may store a record for the HELO and again for MAIL FROM;
+ * nothing reads the cache in between, so only the last one is stored,
+ * once the decision is made.
+ */
+struct pending {
+	struct rec rec;
+	bool set;
+	/* The HELO Received-SPF header is usually replaced by the MAIL FROM
+	 * one: it is made only if it is stored or answered (lazy_helo marks
+	 * where it goes; title, comment and envelope-from are its inputs). */
+	bool lazy;
+	const char *title, *comment, *env_from;
+};
+
+static const char lazy_helo[] = "";
+
+static void cache_put(struct pending *p, const struct rec *rec)
 {
-	if (r->cache && r->instance)
-		pcache_put(r->cache, r->instance, rec->f, rec->n < PC_FIELDS ? rec->n : PC_FIELDS);
+	p->rec = *rec;
+	p->set = true;
+}
+
+static void cache_flush(struct pd_req *r, const struct pending *p)
+{
+	if (p->set && r->cache && r->instance)
+		pcache_put(r->cache, r->instance, p->rec.f, p->rec.n < PC_FIELDS ? p->rec.n : PC_FIELDS);
+}
+
+static const struct pc_record *cache_get(struct pd_req *r)
+{
+	if (!r->looked_up) {
+		r->found = r->cache && r->instance ? pcache_get(r->cache, r->instance) : NULL;
+		r->looked_up = true;
+	}
+	return r->found;
 }
 
 static bool eq(const char *a, const char *b)
@@ -69,10 +95,21 @@ static bool truthy(const char *s)
 
 void pd_qid_prefix(const char *queue_id, char *buf, size_t len)
 {
-	if (queue_id)
-		snprintf(buf, len, "%s: ", queue_id);
-	else if (len)
+	/* snprintf("%s: ") without the printf machinery */
+	size_t n, k;
+
+	if (!len)
+		return;
+	if (!queue_id) {
 		buf[0] = '\0';
+		return;
+	}
+	n = strlen(queue_id);
+	k = n < len - 1 ? n : len - 1;
+	memcpy(buf, queue_id, k);
+	for (const char *t = ": "; *t && k < len - 1; t++)
+		buf[k++] = *t;
+	buf[k] = '\0';
 }
 
 /* ---- preparation --------------------------------------------------------- */
@@ -90,8 +127,8 @@ void pd_prepare(struct pd_req *r)
 	} else {
 		const char *at = strchr(r->snd, '@');
 
-		r->helo_buf = strdup(at ? at + 1 : "unknown");
-		r->helo = r->helo_buf ? r->helo_buf : "unknown";
+		/* the sender outlives the request's decision */
+		r->helo = at ? at + 1 : "unknown";
 	}
 	r->helo_spf.run = !r->no_identity && !eq(py->helo_reject, "No_Check");
 	r->mfrom_spf.run = !r->no_identity && *r->snd && !eq(py->mail_from_reject, "No_Check");
@@ -99,23 +136,20 @@ void pd_prepare(struct pd_req *r)
 
 /* ---- result codes (spf_engine._get_resultcodes) ------------------------- */
 
-static const char *const all_results[7] = { "Pass", "None", "Neutral", "Softfail", "Fail", "Temperror", "Permerror" };
+/* Python's lists of result titles as bit sets; the list orders only show
+ * in the debug log and are rebuilt there. */
+#define RB(res) (1u << (res))
+
+/* all_results in spf_engine's order */
+static const enum spf_result all_results[7] = { SPF_PASS, SPF_NONE, SPF_NEUTRAL, SPF_SOFTFAIL, SPF_FAIL,
+						SPF_TEMPERROR, SPF_PERMERROR };
+/* reject lists are appended in this order (Fail, Softfail, Neutral, then Permerror) */
+static const enum spf_result reject_order[4] = { SPF_FAIL, SPF_SOFTFAIL, SPF_NEUTRAL, SPF_PERMERROR };
 
 struct actions {
-	const char *defer[7], *reject[7], *prepend[7];
-	size_t nd, nr, np;
+	unsigned defer, reject, prepend;
 	bool local;
 };
-
-static void remove_res(const char **unused, size_t *nu, const char *res)
-{
-	for (size_t i = 0; i < *nu; i++)
-		if (strcmp(unused[i], res) == 0) {
-			memmove(unused + i, unused + i + 1, (*nu - i - 1) * sizeof *unused);
-			(*nu)--;
-			return;
-		}
-}
 
 /* pyspf domainmatch() with spf_engine's swapped arguments (reference §4.7.3) */
 static bool reject_domain_match(const char *list, const char *subject)
@@ -140,22 +174,28 @@ static bool reject_domain_match(const char *list, const char *subject)
 	}
 }
 
-static char *list_repr(const char *const *v, size_t n)
+static char *set_repr(unsigned set, const enum spf_result *order, size_t n)
 {
-	return pf_pylist(v, n);
+	const char *v[7];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (set & RB(order[i]))
+			v[k++] = spf_result_title(order[i]);
+	return pf_pylist(v, k);
 }
 
 static void resultcodes_q(const struct pd_req *r, bool helo_scope, struct actions *a, bool quiet)
 {
 	const struct conf_py *py = r->py;
-	const char *unused[7];
-	size_t nu = 7;
+	unsigned unused = 0;
 	const char *policy = helo_scope ? py->helo_reject : py->mail_from_reject;
 	const char *subject;
 	int dbg = py->debug_level;
 
 	memset(a, 0, sizeof *a);
-	memcpy(unused, all_results, sizeof unused);
+	for (size_t i = 0; i < 7; i++)
+		unused |= RB(all_results[i]);
 	if (quiet)
 		dbg = -1;
 	if (dbg >= 5)
@@ -164,35 +204,28 @@ static void resultcodes_q(const struct pd_req *r, bool helo_scope, struct action
 			 py->reject_not_pass_domains ? py->reject_not_pass_domains : "None",
 			 py->helo_reject ? py->helo_reject : "None",
 			 py->mail_from_reject ? py->mail_from_reject : "None");
-	if (helo_scope) {
-		subject = r->helo_name;
-	} else {
-		const char *at = strchr(r->snd, '@');
+	if (truthy(py->reject_not_pass_domains)) {
+		if (helo_scope) {
+			subject = r->helo_name;
+		} else {
+			const char *at = strchr(r->snd, '@');
 
-		subject = at ? at + 1 : "";
-	}
-	if (truthy(py->reject_not_pass_domains) && reject_domain_match(py->reject_not_pass_domains, subject)) {
-		policy = "SPF_Not_Pass";
-		a->local = true;
-	}
-	if (eq(policy, "SPF_Not_Pass")) {
-		const char *rj[] = { "Fail", "Softfail", "Neutral" };
-
-		for (int i = 0; i < 3; i++) {
-			remove_res(unused, &nu, rj[i]);
-			a->reject[a->nr++] = rj[i];
+			subject = at ? at + 1 : "";
 		}
-	} else if (eq(policy, "Softfail")) {
-		remove_res(unused, &nu, "Fail");
-		a->reject[a->nr++] = "Fail";
-		remove_res(unused, &nu, "Softfail");
-		a->reject[a->nr++] = "Softfail";
-	} else if (eq(policy, "Fail") || (helo_scope && eq(policy, "Null"))) {
-		remove_res(unused, &nu, "Fail");
-		a->reject[a->nr++] = "Fail";
+		if (reject_domain_match(py->reject_not_pass_domains, subject)) {
+			policy = "SPF_Not_Pass";
+			a->local = true;
+		}
 	}
+	if (eq(policy, "SPF_Not_Pass"))
+		a->reject = RB(SPF_FAIL) | RB(SPF_SOFTFAIL) | RB(SPF_NEUTRAL);
+	else if (eq(policy, "Softfail"))
+		a->reject = RB(SPF_FAIL) | RB(SPF_SOFTFAIL);
+	else if (eq(policy, "Fail") || (helo_scope && eq(policy, "Null")))
+		a->reject = RB(SPF_FAIL);
+	unused &= ~a->reject;
 	if (dbg >= 5) {
-		char *l = list_repr(unused, nu);
+		char *l = set_repr(unused, all_results, 7);
 
 		log_info("Scope %s unused results: %s", helo_scope ? "helo" : "mfrom", l ? l : "");
 		free(l);
@@ -200,18 +233,18 @@ static void resultcodes_q(const struct pd_req *r, bool helo_scope, struct action
 	bool is_false = eq(policy, "False");
 	if (!is_false) {
 		if (eq(py->temperror_defer, "True")) {
-			a->defer[a->nd++] = "Temperror";
-			remove_res(unused, &nu, "Temperror");
+			a->defer |= RB(SPF_TEMPERROR);
+			unused &= ~RB(SPF_TEMPERROR);
 		}
 		if (eq(py->permerror_reject, "True")) {
-			a->reject[a->nr++] = "Permerror";
-			remove_res(unused, &nu, "Permerror");
+			a->reject |= RB(SPF_PERMERROR);
+			unused &= ~RB(SPF_PERMERROR);
 		}
 	}
-	for (size_t i = 0; i < nu; i++)
-		a->prepend[a->np++] = unused[i];
+	a->prepend = unused;
 	if (dbg >= 5) {
-		char *d = list_repr(a->defer, a->nd), *rj = list_repr(a->reject, a->nr), *p = list_repr(a->prepend, a->np);
+		char *d = set_repr(a->defer, all_results, 7), *rj = set_repr(a->reject, reject_order, 4),
+		     *p = set_repr(a->prepend, all_results, 7);
 
 		log_info("%s policy %s results: actions: {'defer': %s, 'reject': %s, 'prepend': %s} local {'local_helo': %s, 'local_mfrom': %s}",
 			 helo_scope ? "helo" : "mfrom", is_false ? "false" : "true", d ? d : "", rj ? rj : "",
@@ -227,18 +260,13 @@ static void resultcodes(const struct pd_req *r, bool helo_scope, struct actions 
 	resultcodes_q(r, helo_scope, a, false);
 }
 
-static const char *action_for(const struct actions *a, const char *res)
+static const char *action_for(const struct actions *a, enum spf_result res)
 {
 	/* the Python loop visits defer, reject, prepend; a result is in one list */
-	for (size_t i = 0; i < a->nd; i++)
-		if (strcmp(a->defer[i], res) == 0)
-			return "defer";
-	for (size_t i = 0; i < a->nr; i++)
-		if (strcmp(a->reject[i], res) == 0)
-			return "reject";
-	for (size_t i = 0; i < a->np; i++)
-		if (strcmp(a->prepend[i], res) == 0)
-			return "prepend";
+	if (a->defer & RB(res))
+		return "defer";
+	if (a->reject & RB(res))
+		return "reject";
 	return "prepend";
 }
 
@@ -288,24 +316,31 @@ static const char *spf_header(struct pd_req *r, bool helo_scope, const struct re
 			 * ("alice@") is written as "" (Python crashes) */
 			value = at ? at + 1 : r->snd;
 		}
-		return keep(r, pf_auth_results(authserv_id(py), res->f[0], res->f[1], helo_scope ? "helo" : "mailfrom",
-					    value, r->ip, r->helo, env_from, r->rcv));
+		return keep(pf_auth_results(&r->arena, authserv_id(py), res->f[0], res->f[1],
+					    helo_scope ? "helo" : "mailfrom", value, r->ip, r->helo, env_from, r->rcv));
 	}
-	const char *ef = keep(r, pf_envelope_from(env_from, r->conf->srs_escape && strcmp(env_from, "<>") != 0));
-	return keep(r, pf_received_spf(res->f[0], helo_scope ? res->f[1] : res->f[2], helo_scope ? "helo" : "mailfrom",
-				    r->ip, r->helo, ef, r->rcv));
+	/* pf_received_spf sanitises env_from as it copies it: only the
+	 * escaped form needs a string of its own */
+	const char *ef = env_from;
+	if (r->conf->srs_escape && strchr(env_from, '=') && strcmp(env_from, "<>") != 0)
+		ef = keep(pf_envelope_from(&r->arena, env_from, true));
+	return keep(pf_received_spf(&r->arena, res->f[0], helo_scope ? res->f[1] : res->f[2],
+				    helo_scope ? "helo" : "mailfrom", r->ip, r->helo, ef, r->rcv));
 }
 
 static const char *reject_message(struct pd_req *r, const struct rec *res, const char *scope, const char *identity)
 {
 	char why[256];
-	const char *t = keep(r, pf_reject_text(r->py->reason_message, eq(res->f[3], "defer"), res->f[1], scope,
-					   identity, r->ip, r->rcv, why, sizeof why));
+	const char *t = keep(pf_reject_text(&r->arena, r->py->reason_message, eq(res->f[3], "defer"), res->f[1],
+					    scope, identity, r->ip, r->rcv, why, sizeof why));
 
 	if (why[0])   /* DIFFERENCE: Python crashes on a template it cannot format */
 		log_err("ERROR: Reason_Message cannot be formatted (%s); the default text is used", why);
 	return t;
 }
+
+#define JOIN_RP(r, title) pf_join(&(r)->arena, (struct pf_piece[]){ PF_LIT("Receiver policy for SPF "), \
+						  PF_CLEAN(title) }, 2)
 
 static bool no_mail_record(const struct pd_spf *s)
 {
@@ -334,7 +369,7 @@ bool pd_helo_decides(const struct pd_req *r)
 	if (eq(py->helo_reject, "Null") && *r->snd)
 		return false;
 	resultcodes_q(r, true, &a, true);
-	act = action_for(&a, spf_result_title(r->helo_spf.result));
+	act = action_for(&a, r->helo_spf.result);
 	if (eq(act, "defer"))
 		return true;
 	/* a reject that No_Mail may turn into a prepend still needs MAIL FROM */
@@ -352,19 +387,19 @@ static const char *last_action_of(const struct pc_record *found)
 	return eq(f5, "prepend") ? f5 : (f3 ? f3 : "");
 }
 
-static struct verdict engine(struct pd_req *r)
+static struct verdict engine(struct pd_req *r, struct pending *pending)
 {
 	const struct conf_py *py = r->py;
-	const struct pc_record *found = r->cache && r->instance ? pcache_get(r->cache, r->instance) : NULL;
+	const struct pc_record *found = cache_get(r);
 	const char *last_action = last_action_of(found);
-	struct verdict dunno_pre = { "dunno", "Header already pre-pended", false };
+	struct verdict dunno_pre = { "dunno", "Header already pre-pended", false, true };
 	int dbg = py->debug_level;
 
 	/* bypass hit (§4.3) */
 	if (!r->ip) {
 		if (dbg >= 2)
 			log_info("spfcheck: No client address, exiting");
-		return (struct verdict){ NULL, NULL, false };
+		return (struct verdict){ NULL, NULL, false, true };
 	}
 	if (r->bypass_header) {
 		struct rec skip = { { "N/A", r->bypass_desc, "N/A", "prepend", r->skip_header ? r->skip_header : "None" }, 5 };
@@ -372,15 +407,15 @@ static struct verdict engine(struct pd_req *r)
 		if (strcmp(last_action, "prepend") != 0) {
 			rec_append(&skip, "prepend");
 			if (!found && !r->peruser)
-				cache_put(r, &skip);
-			return (struct verdict){ "prepend", r->bypass_header, false };
+				cache_put(pending, &skip);
+			return (struct verdict){ "prepend", r->bypass_header, false, true };
 		}
 		return dunno_pre;
 	}
 	if (r->no_identity) {
 		if (dbg >= 2)
 			log_info("spfcheck: No sender or helo, exiting");
-		return (struct verdict){ NULL, NULL, false };
+		return (struct verdict){ NULL, NULL, false, true };
 	}
 
 	const char *hpr = truthy(py->helo_pass_restriction) ? py->helo_pass_restriction : NULL;
@@ -407,9 +442,9 @@ static struct verdict engine(struct pd_req *r)
 		if (eq(helo_reject, "Null") && *r->snd) {
 			rec_append(&helo_res, "dunno");
 		} else {
-			rec_append(&helo_res, action_for(&a, helo_res.f[0]));
+			rec_append(&helo_res, action_for(&a, s->result));
 			if (a.local)
-				helo_res.f[1] = keep(r, pf_asprintf("Receiver policy for SPF %s", helo_res.f[0]));
+				helo_res.f[1] = keep(JOIN_RP(r, helo_res.f[0]));
 		}
 		/* Python prints an absent sender as None; it survives to the
 		 * header only when MAIL FROM is not checked (else Python crashes
@@ -421,7 +456,15 @@ static struct verdict engine(struct pd_req *r)
 		if (dbg >= 2)
 			log_info("%s; identity=helo; client-ip=%s; helo=%s; envelope-from=%s; receiver=%s ",
 				 helo_res.f[0], r->ip, r->helo, header_sender, r->rcv);
-		header = spf_header(r, true, &helo_res, header_sender);
+		if (header_ar(py)) {   /* it may log (configuration errors): made now */
+			header = spf_header(r, true, &helo_res, header_sender);
+		} else {
+			pending->lazy = true;
+			pending->title = helo_res.f[0];
+			pending->comment = helo_res.f[1];
+			pending->env_from = header_sender;
+			header = lazy_helo;
+		}
 		if (!eq(helo_res.f[3], "reject") && !eq(helo_res.f[3], "defer")) {
 			rec_append(&helo_res, header);
 			rec_append(&helo_res, helo_res.f[3]);
@@ -432,7 +475,7 @@ static struct verdict engine(struct pd_req *r)
 				helo_res.f[5] = "restriction";
 			}
 			if (!r->peruser)
-				cache_put(r, &helo_res);
+				cache_put(pending, &helo_res);
 		} else {
 			if (eq(helo_res.f[3], "reject") && no_mail) {
 				if (dbg >= 5)
@@ -451,8 +494,8 @@ static struct verdict engine(struct pd_req *r)
 				rec_append(&helo_res, text);
 				rec_append(&helo_res, helo_res.f[3]);
 				if (!r->peruser)
-					cache_put(r, &helo_res);
-				return (struct verdict){ helo_res.f[3], text, isheloerror };
+					cache_put(pending, &helo_res);
+				return (struct verdict){ helo_res.f[3], text, isheloerror, true };
 			}
 		}
 	}
@@ -467,12 +510,12 @@ static struct verdict engine(struct pd_req *r)
 				helo_res.f[4] = hpr;
 				helo_res.f[5] = "restriction";
 				if (!r->peruser)
-					cache_put(r, &helo_res);
-				return (struct verdict){ "result_only", hpr, false };
+					cache_put(pending, &helo_res);
+				return (struct verdict){ "result_only", hpr, false, false };
 			}
 			if (!r->peruser)
-				cache_put(r, &helo_res);
-			return (struct verdict){ helo_res.f[3], header, isheloerror };
+				cache_put(pending, &helo_res);
+			return (struct verdict){ helo_res.f[3], header, isheloerror, true };
 		}
 	} else if (!eq(mfrom_reject, "No_Check")) {
 		const struct pd_spf *s = &r->mfrom_spf;
@@ -482,9 +525,9 @@ static struct verdict engine(struct pd_req *r)
 
 		resultcodes(r, false, &a);
 		log_pyspf(r, mres.f[0], mres.f[1], "mailfrom");
-		rec_append(&mres, action_for(&a, mres.f[0]));
+		rec_append(&mres, action_for(&a, s->result));
 		if (a.local)
-			mres.f[1] = keep(r, pf_asprintf("Receiver policy for SPF %s", mres.f[0]));
+			mres.f[1] = keep(JOIN_RP(r, mres.f[0]));
 		if (eq(mres.f[0], "None"))
 			mres.f[1] = "no SPF record";
 		if (!eq(mres.f[0], "None") || eq(helo_res.f[0], "None")) {
@@ -498,7 +541,7 @@ static struct verdict engine(struct pd_req *r)
 				if (!r->peruser) {
 					if (dbg >= 4)
 						log_info("not peruser");
-					cache_put(r, &mres);
+					cache_put(pending, &mres);
 				}
 			}
 		}
@@ -514,9 +557,9 @@ static struct verdict engine(struct pd_req *r)
 				mres.f[4] = restrict_name;
 				mres.f[5] = "restriction";
 				if (!r->peruser)
-					cache_put(r, &mres);
+					cache_put(pending, &mres);
 			}
-			return (struct verdict){ "result_only", restrict_name, false };
+			return (struct verdict){ "result_only", restrict_name, false, false };
 		}
 		if (eq(mres.f[3], "reject") || eq(mres.f[3], "defer")) {
 			if (eq(mres.f[3], "reject") && no_mail) {
@@ -538,29 +581,44 @@ static struct verdict engine(struct pd_req *r)
 				rec_append(&mres, text);
 				rec_append(&mres, mres.f[3]);
 				if (!r->peruser)
-					cache_put(r, &mres);
-				return (struct verdict){ mres.f[3], text, ismfromerror };
+					cache_put(pending, &mres);
+				return (struct verdict){ mres.f[3], text, ismfromerror, true };
 			}
 		}
 		if (strcmp(last_action, "prepend") != 0)
-			return (struct verdict){ "prepend", header, false };
+			return (struct verdict){ "prepend", header, false, true };
 		return dunno_pre;
 	} else if (!eq(helo_reject, "No_Check")) {
 		/* Mail_From_reject = No_Check.  DIFFERENCE: a HELO pass
 		 * restriction applies to the first recipient too (Python prepends
 		 * the header for the first and replays the restriction for the rest). */
 		if (eq(helo_res.f[3], "result_only") && restrict_name)
-			return (struct verdict){ "result_only", restrict_name, false };
+			return (struct verdict){ "result_only", restrict_name, false, false };
 		if (strcmp(last_action, "prepend") != 0)
-			return (struct verdict){ "prepend", header, false };
+			return (struct verdict){ "prepend", header, false, true };
 		return dunno_pre;
 	}
-	return (struct verdict){ "None", "None", false };
+	return (struct verdict){ "None", "None", false, true };
 }
 
 /* ---- main loop output (§4.9) --------------------------------------------------- */
 
-static char *output(struct pd_req *r, struct verdict v)
+/* code and text of the action line; the text is sanitised unless built here */
+static const char *action_line(struct pd_req *r, const char *code, const struct verdict *v)
+{
+	struct pf_piece p[3];
+	size_t n = 0;
+
+	if (code) {
+		p[n++] = PF_CLEAN(code);
+		p[n++] = PF_LIT(" ");
+	}
+	p[n] = PF_RAW(v->text);
+	p[n++].raw = !v->clean;
+	return pf_join(&r->arena, p, n);
+}
+
+static const char *output(struct pd_req *r, struct verdict v)
 {
 	const struct conf_py *py = r->py;
 	const char *reject_code, *defer_code;
@@ -581,40 +639,43 @@ static char *output(struct pd_req *r, struct verdict v)
 	if (dbg >= 3)
 		log_info("Action: %s: Text: %s Reject action: %s", v.v ? v.v : "None", v.text ? v.text : "None",
 			 reject_code);
-	pd_qid_prefix(r->queue_id, qid, sizeof qid);
+	if (dbg >= 1)
+		pd_qid_prefix(r->queue_id, qid, sizeof qid);
 	if (eq(v.v, "reject")) {
 		if (dbg >= 1)
 			log_info("%s%s %s", qid, reject_code, v.text);
-		return pf_asprintf("%s %s", reject_code, v.text);
+		return action_line(r, reject_code, &v);
 	}
 	if (eq(v.v, "prepend")) {
 		if (truthy(py->prospective))
-			return pf_asprintf("dunno");
+			return "dunno";
 		if (!eq(py->header_type, "None")) {
 			if (dbg >= 1)
 				log_info("%sprepend %s", qid, v.text);
-			return pf_asprintf("prepend %s", v.text);
+			return action_line(r, "prepend", &v);
 		}
 		if (dbg >= 1)
 			log_info("%sHeader field not prepended: %s", qid, v.text);
-		return pf_asprintf("dunno");
+		return "dunno";
 	}
 	if (eq(v.v, "defer")) {
 		if (dbg >= 1)
 			log_info("%s%s %s", qid, defer_code, v.text);
-		return pf_asprintf("%s %s", defer_code, v.text);
+		return action_line(r, defer_code, &v);
 	}
 	if (eq(v.v, "result_only")) {
 		if (dbg >= 1)
 			log_info("%sresult_only %s", qid, v.text ? v.text : "None");
-		return pf_asprintf("%s", v.text ? v.text : "None");
+		if (!v.text)
+			return "None";
+		return action_line(r, NULL, &v);
 	}
-	return pf_asprintf("dunno");
+	return "dunno";
 }
 
-bool pd_replay(struct pd_req *r, char **action)
+bool pd_replay(struct pd_req *r, const char **action)
 {
-	const struct pc_record *found = r->cache && r->instance ? pcache_get(r->cache, r->instance) : NULL;
+	const struct pc_record *found = cache_get(r);
 
 	if (r->py->debug_level >= 4) {
 		char *l = found ? pf_pylist((const char *const *)found->f, found->n) : NULL;
@@ -627,33 +688,54 @@ bool pd_replay(struct pd_req *r, char **action)
 	struct verdict v;
 
 	if (found->n > 3 && eq(found->f[3], "prepend"))
-		v = (struct verdict){ "dunno", "Header already pre-pended", false };
+		v = (struct verdict){ "dunno", "Header already pre-pended", false, true };
 	else
-		v = (struct verdict){ found->n > 3 ? found->f[3] : NULL, found->n > 4 ? found->f[4] : NULL, false };
+		v = (struct verdict){ found->n > 3 ? found->f[3] : NULL, found->n > 4 ? found->f[4] : NULL, false, false };
 	*action = output(r, v);
 	return true;
 }
 
-char *pd_decide(struct pd_req *r)
+const char *pd_decide(struct pd_req *r)
 {
-	struct verdict v = engine(r);
-	char *out = output(r, v);
+	struct pending pending = { .set = false };
+	struct verdict v;
 
-	return out;
+	/* the cache may have changed while the lookups ran */
+	r->looked_up = false;
+	v = engine(r, &pending);
+	if (pending.lazy && (v.text == lazy_helo || (pending.set && pending.rec.n > 4 && pending.rec.f[4] == lazy_helo))) {
+		struct rec h = { { pending.title, pending.comment }, 2 };
+		const char *hdr = spf_header(r, true, &h, pending.env_from);
+
+		if (v.text == lazy_helo)
+			v.text = hdr;
+		if (pending.set && pending.rec.n > 4 && pending.rec.f[4] == lazy_helo)
+			pending.rec.f[4] = hdr;
+	}
+
+	cache_flush(r, &pending);
+	return output(r, v);
+}
+
+void pd_spf_set(struct pd_req *r, struct pd_spf *s, enum spf_result result, const char *explanation,
+		const char *problem, const char *first_txt, size_t first_txt_len)
+{
+	s->done = true;
+	s->result = result;
+	s->reason = pf_reason(&r->arena, result, explanation, problem);
+	/* only No_Mail looks at the record (and logs it) */
+	if (first_txt && eq(r->py->no_mail, "True")) {
+		s->first_txt = pf_strndup(&r->arena, first_txt, first_txt_len);
+		s->has_txt = s->first_txt != NULL;
+	}
+}
+
+void pd_req_reset(struct pd_req *r)
+{
+	pf_arena_reset(&r->arena);
 }
 
 void pd_req_free(struct pd_req *r)
 {
-	free(r->helo_spf.reason);
-	free(r->helo_spf.first_txt);
-	free(r->mfrom_spf.reason);
-	free(r->mfrom_spf.first_txt);
-	free(r->bypass_header);
-	free(r->skip_header);
-	free(r->helo_buf);
-	for (size_t i = 0; i < r->nown; i++)
-		free(r->own[i]);
-	r->nown = 0;
-	r->helo_spf.reason = r->helo_spf.first_txt = r->mfrom_spf.reason = r->mfrom_spf.first_txt = NULL;
-	r->bypass_header = r->skip_header = r->helo_buf = NULL;
+	pf_arena_free(&r->arena);
 }

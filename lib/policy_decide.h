@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "policy_cache.h"
+#include "policy_fmt.h"
 #include "spf.h"
 
 /* One SPF check's outcome as the decision needs it. */
@@ -22,8 +23,8 @@ struct pd_spf {
 	bool run;                  /* the check is needed */
 	bool done;
 	enum spf_result result;
-	char *reason;              /* pyspf's text (pf_reason) */
-	char *first_txt;           /* first string of the first TXT, for No_Mail */
+	char *reason;              /* pyspf's text (pf_reason), in the request's arena */
+	char *first_txt;           /* first string of the first TXT, for No_Mail (arena) */
 	bool has_txt;
 };
 
@@ -44,15 +45,18 @@ struct pd_req {
 	bool no_identity;             /* "No sender or helo, exiting" */
 	struct pd_spf helo_spf, mfrom_spf;
 
-	/* bypass outcome, filled by the caller: NULL or the header */
-	char *bypass_header;
+	/* bypass outcome, filled by the caller: NULL or the header (clean, i.e. built by policy_fmt) */
+	const char *bypass_header;
 	const char *bypass_desc;      /* "Skip SPF checks on localhost", ... */
-	char *skip_header;            /* skip_addresses' header ('None' if no hit) */
+	const char *skip_header;      /* skip_addresses' header ('None' if no hit) */
 
 	struct policy_cache *cache;   /* the session's, NULL = none */
-	char *helo_buf;               /* owns helo when derived */
-	char *own[16];                /* texts made by the decision */
-	size_t nown;
+	/* every string made for this request; pd_req_reset/pd_req_free drop them */
+	struct pf_arena arena;
+
+	/* private to policy_decide.c */
+	const struct pc_record *found;   /* cache lookup, once per request */
+	bool looked_up;
 };
 
 /* Fill ip, helo, snd, no_identity and which SPF checks must run. */
@@ -60,10 +64,10 @@ void pd_prepare(struct pd_req *r);
 
 /*
  * spf_engine._spfcheck before the bypass checks: replay from the cache.
- * Returns true (and sets *action) when the request is answered from the
- * cache; false to go on.
+ * Returns true (and sets *action, as pd_decide's result) when the request
+ * is answered from the cache; false to go on.
  */
-bool pd_replay(struct pd_req *r, char **action);
+bool pd_replay(struct pd_req *r, const char **action);
 
 /* The HELO result alone decides the request (a reject or defer that
  * returns before MAIL FROM is looked at): the MAIL FROM check may be
@@ -71,12 +75,20 @@ bool pd_replay(struct pd_req *r, char **action);
 bool pd_helo_decides(const struct pd_req *r);
 
 /* The rest, after bypass and SPF results are in: the final action text
- * (after "action="), malloc'd; never NULL except out of memory. */
-char *pd_decide(struct pd_req *r);
+ * (after "action="), with no CR, LF or NUL, valid until pd_req_reset or
+ * pd_req_free; never NULL except out of memory. */
+const char *pd_decide(struct pd_req *r);
+
+/* Set one SPF outcome (reason and, when No_Mail needs it, the first TXT
+ * string) with the strings in the request's arena. */
+void pd_spf_set(struct pd_req *r, struct pd_spf *s, enum spf_result result, const char *explanation,
+		const char *problem, const char *first_txt, size_t first_txt_len);
 
 /* Log-line prefix for decision lines (§7.1). */
 void pd_qid_prefix(const char *queue_id, char *buf, size_t len);
 
+/* Drop the request's strings; pd_req_reset keeps the arena's memory for the next request. */
+void pd_req_reset(struct pd_req *r);
 void pd_req_free(struct pd_req *r);
 
 #endif

@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (int round = 0; round < 2; round++) {
 		struct pd_req r = { 0 };
-		char *out = NULL;
+		const char *out = NULL;
 
 		r.conf = c;
 		r.py = c->py;
@@ -70,21 +70,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			enum spf_result hr = (enum spf_result)((unsigned char)p[0] % 7);
 			enum spf_result mr = (enum spf_result)((unsigned char)p[1] % 7);
 
-			r.helo_spf.done = r.mfrom_spf.done = true;
-			r.helo_spf.result = hr;
-			r.mfrom_spf.result = mr;
-			r.helo_spf.reason = pf_reason(hr, (p[0] & 0x80) ? f[2] : NULL, "x");
-			r.mfrom_spf.reason = pf_reason(mr, (p[1] & 0x80) ? f[3] : NULL, "y");
-			if (p[0] & 0x40) {
-				r.mfrom_spf.first_txt = strdup("v=spf1 -all");
-				r.mfrom_spf.has_txt = true;
-			}
+			pd_spf_set(&r, &r.helo_spf, hr, (p[0] & 0x80) ? f[2] : NULL, "x", NULL, 0);
+			pd_spf_set(&r, &r.mfrom_spf, mr, (p[1] & 0x80) ? f[3] : NULL, "y",
+				   (p[0] & 0x40) ? "v=spf1 -all" : NULL, 11);
 			(void)pd_helo_decides(&r);
 			out = pd_decide(&r);
 		}
 		if (out && (strchr(out, '\r') || strchr(out, '\n')))
 			abort();
-		free(out);
 		pd_req_free(&r);
 	}
 	pcache_free(pc);

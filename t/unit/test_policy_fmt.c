@@ -46,6 +46,7 @@ static char *decide(const struct in *in, struct policy_cache *cache)
 {
 	struct conf *c = conf_text(in->conf ? in->conf : "debugLevel = -1\n");
 	struct pd_req r = { 0 };
+	const char *o = NULL;
 	char *out;
 
 	r.conf = c;
@@ -59,28 +60,21 @@ static char *decide(const struct in *in, struct policy_cache *cache)
 	r.queue_id = in->qid;
 	r.cache = cache;
 	pd_prepare(&r);
-	if (cache && pd_replay(&r, &out))
+	if (cache && pd_replay(&r, &o))
 		goto done;
 	if (r.helo_spf.run) {
-		r.helo_spf.done = true;
-		r.helo_spf.result = in->hr;
-		r.helo_spf.reason = pf_reason(in->hr, in->hexp, in->hr == SPF_PERMERROR ? "Unknown mechanism found: moo" : "DNS Timeout");
-		if (in->htxt) {
-			r.helo_spf.first_txt = strdup(in->htxt);
-			r.helo_spf.has_txt = true;
-		}
+		pd_spf_set(&r, &r.helo_spf, in->hr, in->hexp,
+			   in->hr == SPF_PERMERROR ? "Unknown mechanism found: moo" : "DNS Timeout",
+			   in->htxt, in->htxt ? strlen(in->htxt) : 0);
 	}
 	if (r.mfrom_spf.run) {
-		r.mfrom_spf.done = true;
-		r.mfrom_spf.result = in->mr;
-		r.mfrom_spf.reason = pf_reason(in->mr, in->mexp, in->mr == SPF_PERMERROR ? "Unknown mechanism found: moo" : "DNS Timeout");
-		if (in->mtxt) {
-			r.mfrom_spf.first_txt = strdup(in->mtxt);
-			r.mfrom_spf.has_txt = true;
-		}
+		pd_spf_set(&r, &r.mfrom_spf, in->mr, in->mexp,
+			   in->mr == SPF_PERMERROR ? "Unknown mechanism found: moo" : "DNS Timeout",
+			   in->mtxt, in->mtxt ? strlen(in->mtxt) : 0);
 	}
-	out = pd_decide(&r);
+	o = pd_decide(&r);
 done:
+	out = o ? strdup(o) : NULL;
 	pd_req_free(&r);
 	conf_unref(c);
 	return out;
@@ -133,70 +127,70 @@ int main(void)
 		return 1;
 
 	/* --- strings --- */
-	s = pf_received_spf("Pass", "mailfrom", "mailfrom", "192.0.2.10", "mail.pass.example.com",
+	s = pf_received_spf(NULL, "Pass", "mailfrom", "mailfrom", "192.0.2.10", "mail.pass.example.com",
 			    "alice@pass.example.com", "example.net");
 	is_str(s, "Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=192.0.2.10; helo=mail.pass.example.com; envelope-from=alice@pass.example.com; receiver=example.net ",
 	       "Received-SPF mailfrom, trailing space");
 	free(s);
-	s = pf_auth_results("mx.Example.NET", "None", "no SPF record", "helo", "[198.51.100.7]", "198.51.100.7",
+	s = pf_auth_results(NULL, "mx.Example.NET", "None", "no SPF record", "helo", "[198.51.100.7]", "198.51.100.7",
 			    "[198.51.100.7]", "<>", "example.net");
 	is_str(s, "Authentication-Results: mx.example.net; spf=none (no SPF record) smtp.helo=\"[198.51.100.7]\" (client-ip=198.51.100.7; helo=[198.51.100.7]; envelope-from=<>; receiver=example.net)",
 	       "AR helo: authserv-id lower-cased, q() quoting");
 	free(s);
-	s = pf_auth_results("mx.example.net", "Permerror", "SPF Permanent Error: Unknown mechanism found: moo", "mailfrom",
+	s = pf_auth_results(NULL, "mx.example.net", "Permerror", "SPF Permanent Error: Unknown mechanism found: moo", "mailfrom",
 			    "permerror.example.com", "198.51.100.7", "unknown.example.net",
 			    "alice@permerror.example.com", "example.net");
 	is_str(s, "Authentication-Results: mx.example.net; spf=permerror (SPF Permanent Error: Unknown mechanism found: moo) smtp.mailfrom=permerror.example.com (client-ip=198.51.100.7; helo=unknown.example.net; envelope-from=alice@permerror.example.com; receiver=example.net)",
 	       "AR mailfrom");
 	free(s);
-	s = pf_ar_quote("a\"b\\c d");
+	s = pf_ar_quote(NULL, "a\"b\\c d");
 	is_str(s, "\"a\\\"b\\\\c d\"", "q(): escapes quote and backslash");
 	free(s);
-	s = pf_ar_quote("x@y z");
+	s = pf_ar_quote(NULL, "x@y z");
 	is_str(s, "x@y z", "q(): '@' means unquoted");
 	free(s);
-	s = pf_bypass_header(false, "", "SPF check N/A for local connections - ", "127.0.0.1", "localhost",
+	s = pf_bypass_header(NULL, false, "", "SPF check N/A for local connections - ", "127.0.0.1", "localhost",
 			     "alice@pass.example.com", "example.net");
 	is_str(s, "X-Comment: SPF check N/A for local connections - client-ip=127.0.0.1; helo=localhost; envelope-from=alice@pass.example.com; receiver=example.net ",
 	       "X-Comment bypass header");
 	free(s);
-	s = pf_bypass_header(true, "mx.example.net", "SPF skipped for whitelisted relay - ", "203.0.113.5",
+	s = pf_bypass_header(NULL, true, "mx.example.net", "SPF skipped for whitelisted relay - ", "203.0.113.5",
 			     "mail.pass.example.com", "", "<UNKNOWN>");
 	is_str(s, "Authentication-Results: mx.example.net; none (SPF skipped for whitelisted relay -  client-ip=203.0.113.5; helo=mail.pass.example.com; envelope-from=; receiver=<UNKNOWN>)",
 	       "AR bypass: two spaces");
 	free(s);
 
-	s = pf_reject_text("Message {rejectdefer} due to: {spf}. Please see {url}", false, "SPF fail - not authorized",
+	s = pf_reject_text(NULL, "Message {rejectdefer} due to: {spf}. Please see {url}", false, "SPF fail - not authorized",
 			   "mfrom", "alice@fail.example.com", "198.51.100.7", "example.net", why, sizeof why);
 	is_str(s, "Message rejected due to: SPF fail - not authorized. Please see http://www.openspf.net/Why?s=mfrom;id=alice@fail.example.com;ip=198.51.100.7;r=example.net",
 	       "default Reason_Message");
 	free(s);
-	s = pf_reject_text("{{{rejectdefer}}} [{spf:>12}] [{spf:*^9.3}] {url!s:.10} {spf!r}", true, "abc", "helo",
+	s = pf_reject_text(NULL, "{{{rejectdefer}}} [{spf:>12}] [{spf:*^9.3}] {url!s:.10} {spf!r}", true, "abc", "helo",
 			   "h", "1.2.3.4", "r", why, sizeof why);
 	is_str(s, "{deferred} [         abc] [***abc***] http://www 'abc'", "template: braces, specs, conversions");
 	free(s);
-	s = pf_reject_text("{nope} {spf}", false, "x", "helo", "h", "1.2.3.4", "r", why, sizeof why);
+	s = pf_reject_text(NULL, "{nope} {spf}", false, "x", "helo", "h", "1.2.3.4", "r", why, sizeof why);
 	is_str(why, "KeyError: 'nope'", "unknown field: Python's error");
 	is_str(s, "Message rejected due to: x. Please see http://www.openspf.net/Why?s=helo;id=h;ip=1.2.3.4;r=r",
 	       "unknown field: default template used");
 	free(s);
-	s = pf_reject_text("{} {spf", false, "x", "helo", "h", "1.2.3.4", "r", why, sizeof why);
+	s = pf_reject_text(NULL, "{} {spf", false, "x", "helo", "h", "1.2.3.4", "r", why, sizeof why);
 	ok(why[0] != '\0' && s && !strncmp(s, "Message rejected", 16), "positional field: fallback");
 	free(s);
-	s = pf_reject_text("}{spf}", false, "x", "helo", "h", "1.2.3.4", "r", why, sizeof why);
+	s = pf_reject_text(NULL, "}{spf}", false, "x", "helo", "h", "1.2.3.4", "r", why, sizeof why);
 	is_str(why, "Single '}' encountered in format string", "single '}'");
 	free(s);
 
-	s = pf_envelope_from("srs0=hhh=tt=a-very-long-original-domain.example=al@forwarder.example", true);
+	s = pf_envelope_from(NULL, "srs0=hhh=tt=a-very-long-original-domain.example=al@forwarder.example", true);
 	is_str(s, "\"srs0\\=hhh\\=tt\\=a-very-long-original-domain.example\\=al@forwarder.example\"", "SRS: quoted, '=' escaped");
 	free(s);
-	s = pf_envelope_from("srs0=hhh=tt=orig.example=al@forwarder.example", false);
+	s = pf_envelope_from(NULL, "srs0=hhh=tt=orig.example=al@forwarder.example", false);
 	is_str(s, "srs0=hhh=tt=orig.example=al@forwarder.example", "SRS: Python form when escaping is off");
 	free(s);
-	s = pf_envelope_from("alice@example.org", true);
+	s = pf_envelope_from(NULL, "alice@example.org", true);
 	is_str(s, "alice@example.org", "no '=': unchanged");
 	free(s);
-	s = pf_received_spf("Pass", "x\ry\nz", "helo", "1.2.3.4", "h\x01", "<>", "r");
+	s = pf_received_spf(NULL, "Pass", "x\ry\nz", "helo", "1.2.3.4", "h\x01", "<>", "r");
 	ok(s && !strpbrk(s, "\r\n\x01"), "CR, LF and controls cannot reach a header");
 	free(s);
 
@@ -386,6 +380,64 @@ int main(void)
 	is_int(pcache_count(pc), 3, "cache bounded");
 	ok(pcache_get(pc, "i1") == NULL && pcache_get(pc, "x4") != NULL, "oldest evicted");
 	pcache_free(pc);
+
+	/* eviction follows store order (a store again makes an entry newest),
+	 * across the entry array's growth; records may be stored from the cache */
+	pc = pcache_new(20);
+	for (int i = 0; i < 20; i++) {
+		char inst[16];
+		snprintf(inst, sizeof inst, "m%d", i);
+		pcache_put(pc, inst, (const char *[]){ "Pass", inst, "mailfrom", "prepend", "h", "prepend" }, 6);
+	}
+	pcache_put(pc, "m0", (const char *[]){ "Fail", "long reason that does not fit the old buffer of this entry, "
+					  "so the entry gets a new one: "
+					  "0123456789012345678901234567890123456789", "helo", "reject", "t" }, 5);
+	const struct pc_record *rec = pcache_get(pc, "m5");
+	pcache_put(pc, "m5", (const char *const *)rec->f, rec->n);   /* from its own buffer */
+	pcache_put(pc, "new1", (const char *[]){ "a" }, 1);
+	pcache_put(pc, "new2", (const char *[]){ "b" }, 1);
+	is_int(pcache_count(pc), 20, "cache of 20 full");
+	ok(pcache_get(pc, "m1") == NULL && pcache_get(pc, "m2") == NULL && pcache_get(pc, "m3") != NULL,
+	   "the two oldest stores evicted");
+	rec = pcache_get(pc, "m0");
+	ok(rec && rec->n == 5 && !strcmp(rec->f[0], "Fail") && !strcmp(rec->f[3], "reject") && rec->f[5] == NULL,
+	   "re-stored entry kept, replaced");
+	rec = pcache_get(pc, "m5");
+	ok(rec && rec->n == 6 && !strcmp(rec->f[1], "m5") && !strcmp(rec->f[5], "prepend"),
+	   "entry stored from its own strings");
+	rec = pcache_get(pc, "new2");
+	ok(rec && rec->n == 1 && !strcmp(rec->f[0], "b"), "new entry in an evicted slot");
+	pcache_free(pc);
+
+	/* sanitising: C0 controls but TAB, and DEL, become '?', anywhere in the text */
+	{
+		char t[64];
+		const char *src = "ab\x01" "cdefgh\tij\x7f" "klmnopqrstuvwxyz\x1f\x80\xff\x1b";
+		bool good = true;
+		for (size_t len = 0; len <= strlen(src) && good; len++) {
+			char want[64];
+			memcpy(t, src, len);
+			for (size_t i = 0; i < len; i++) {
+				unsigned char ch = (unsigned char)src[i];
+				want[i] = ((ch < 0x20 && ch != '\t') || ch == 0x7f) ? '?' : src[i];
+			}
+			pf_sanitize_n(t, len);
+			if (memcmp(t, want, len) != 0) {
+				printf("# length %zu\n", len);
+				good = false;
+			}
+		}
+		ok(good, "pf_sanitize_n at every length");
+		struct pf_arena a = { NULL };
+		char *j = pf_join(&a, (struct pf_piece[]){ PF_LIT("x\ty "), PF_RAW("a\rb"), PF_RAW(NULL), PF_CLEAN("z") }, 4);
+		is_str(j, "x\ty a?b(null)z", "pf_join: raw parts sanitised, NULL as (null)");
+		for (int i = 0; i < 100; i++)
+			(void)pf_join(&a, (struct pf_piece[]){ PF_RAW(src) }, 1);
+		pf_arena_reset(&a);
+		j = pf_strndup(&a, "abc", 2);
+		is_str(j, "ab", "arena reused after reset");
+		pf_arena_free(&a);
+	}
 
 	/* queue id prefix */
 	char q[64];
