@@ -47,6 +47,7 @@ struct op {
 	bool done;
 	struct spf_check *spf;
 	struct dns_query *q;
+	const char *ident;      /* HELO name or sender checked, for the stats line */
 };
 
 /*
@@ -246,6 +247,15 @@ static void spf_done(void *arg, const struct spf_response *res)
 	struct op *o = arg;
 	struct policy_check *c = o->c;
 
+	/* Ours, not the Python server's: shows whether the answers came
+	 * from the daemon's DNS cache (issue 3); at debugLevel 2, where the
+	 * Python server also logs each check's result. */
+	if (o->kind != OP_DW && c->r.py->debug_level >= 2)
+		log_info("spfcheck: %s %s: %s; lookups %u, voids %u, DNS questions %u "
+			 "(%u from cache), %ld ms",
+			 o->kind == OP_HELO ? "helo" : "mailfrom", o->ident ? o->ident : "",
+			 spf_result_word(res->result), res->lookups, res->voids, res->queries,
+			 res->cache_hits, res->elapsed_ms);
 	if (o->kind == OP_DW)
 		c->dw_pass |= res->result == SPF_PASS;
 	else
@@ -363,6 +373,7 @@ static void start_spf(struct policy_check *c, struct op *o, const char *sender, 
 	/* pydns over UDP reads SERVFAIL as an empty answer: None, or a void lookup */
 	req.servfail_void = !c->conf->servfail_temperror;
 	req.timeout_ms = timeout_ms;
+	o->ident = o->kind == OP_HELO || !*sender ? helo : sender;
 	sc = spf_check_start(c->dns, &req, spf_done, o);
 	if (!o->done)
 		o->spf = sc;

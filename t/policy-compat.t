@@ -75,15 +75,23 @@ class Syslog:
         return out
 
 
-def split_logs(lines):
+# Our own debugLevel 2 line per SPF check (DNS queries vs cache answers);
+# the Python server has none, so it is compared apart.
+STATS_RE = re.compile(r'^spfcheck: (helo|mailfrom) [^\n]*: [a-z]+; lookups \d+, voids \d+, '
+                      r'DNS questions \d+ \(\d+ from cache\), \d+ ms$')
+
+
+def split_logs(lines, stats=None):
     """Input echo lines apart from the rest: ours reads requests ahead
     (pipelining), so they interleave differently; object addresses
-    normalised."""
+    normalised.  Our stats lines go to stats (a list) when given."""
     reads, rest = [], []
     for prio, msg in lines:
         msg = re.sub(r' at 0x[0-9a-f]+>', ' at 0x>', msg)
         if msg.startswith('Read line: ') or msg == 'Found the end of entry':
             reads.append((prio, msg))
+        elif stats is not None and msg.startswith('spfcheck: ') and STATS_RE.match(msg):
+            stats.append(msg)
         else:
             rest.append((prio, msg))
     return reads, rest
@@ -137,10 +145,16 @@ def inside():
                 tap.is_([l for l in orest if l in case['ours_log']], list(case['ours_log']),
                         'ours logs: %s' % name, orest)
             if not case['why'] and not case.get('logs_differ'):
-                oreads, orest = split_logs(olog)
+                stats = []
+                oreads, orest = split_logs(olog, stats)
                 preads, prest = split_logs(pylog)
                 tap.is_(orest, prest, 'ours == python: log lines of %s' % name)
                 tap.is_(oreads, preads, 'ours == python: input lines logged, %s' % name)
+                # one stats line of ours for each SPF check Python reports at debugLevel >= 2
+                pychecks = sum(1 for _, m in prest if m.startswith('spfcheck: pyspf result: '))
+                tap.ok(len(stats) >= pychecks and (pychecks > 0 or not stats),
+                       'ours: a DNS/cache stats line per SPF check: %s' % name,
+                       '%d stats lines, Python reports %d checks' % (len(stats), pychecks))
             if case['why']:
                 tap.is_(orep, want, 'ours: %s (intended difference)' % name, oerr[-600:])
             else:

@@ -816,7 +816,9 @@ class PidSyslog:
 # log lines only ours writes, for outcomes DIFFERENCES documents
 OUR_ONLY_LOG = re.compile(r'a private address|is not an IP address: no SPF check|Reason_Message cannot be formatted'
                           r'|Request_Timeout|whitelist lookups for one request|out of memory'
-                          r'|Header_Type includes both SPF and AR|Authserv_Id not set')
+                          r'|Header_Type includes both SPF and AR|Authserv_Id not set'
+                          r'|^spfcheck: (helo|mailfrom) .*; lookups \d+, voids \d+, DNS questions \d+ '
+                          r'\(\d+ from cache\), \d+ ms$')
 
 
 def compare_logs(case, pylog, olog):
