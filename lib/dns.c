@@ -28,7 +28,13 @@
 #define NEG_TTL_CAP      3600
 #define MAX_INFLIGHT     256      /* default cap of wire queries out at once */
 #define SOCK_RCVBUF      (1 << 20) /* room for a burst of answers */
-#define FREE_KEEP        64       /* spare query and timer objects kept */
+/* spare query and timer objects kept (not under ASan: it should see
+ * every use of a handle after its end) */
+#if defined(__SANITIZE_ADDRESS__)
+#define FREE_KEEP        0
+#else
+#define FREE_KEEP        64
+#endif
 
 struct flight;
 
@@ -86,7 +92,7 @@ struct dns_ctx {
 	 * reuse them rather than go through malloc each time. */
 	struct dns_query *qfree;
 	struct dns_timer *tfree;
-	unsigned nqfree, ntfree;
+	int nqfree, ntfree;
 	struct dns_stats st;
 };
 

@@ -699,7 +699,7 @@ bool spf_eval_step(struct spf_check *c)
 #define CHECKS_KEEP 8
 #endif
 static struct spf_check *spare_checks;
-static unsigned nspare_checks;
+static int nspare_checks;
 
 static struct spf_check *check_alloc(void)
 {
@@ -872,11 +872,25 @@ struct spf_check *spf_check_start(struct dns_ctx *dns, const struct spf_request 
 	spf_eval_trace(c, "check ip=%s sender=%s helo=%s domain=%s", req->ip ? req->ip : "", c->sender,
 	      c->helo, req->domain ? req->domain : c->odomain);
 
-	char err[256];
-	if (spf_client_parse(&c->cl, req->ip ? req->ip : "", err, sizeof(err)) < 0) {
-		spf_eval_error(c, SPF_PERMERROR, "%s", err);
-		complete(c);
-		return NULL;
+	/* the HELO and MAIL FROM checks of a request share the client: its
+	 * forms are worked out once (the parse is pure) */
+	static char last_ip[64];
+	static struct spf_client last_cl;
+	const char *ip = req->ip ? req->ip : "";
+	if (last_ip[0] != '\0' && strcmp(ip, last_ip) == 0) {
+		c->cl = last_cl;
+	} else {
+		char err[256];
+		if (spf_client_parse(&c->cl, ip, err, sizeof(err)) < 0) {
+			spf_eval_error(c, SPF_PERMERROR, "%s", err);
+			complete(c);
+			return NULL;
+		}
+		size_t il = strlen(ip);
+		if (il < sizeof(last_ip)) {
+			memcpy(last_ip, ip, il + 1);
+			last_cl = c->cl;
+		}
 	}
 	if (push_frame(c, FR_TOP, strdup(req->domain ? req->domain : c->odomain)) < 0) {
 		complete(c);

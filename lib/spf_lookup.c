@@ -145,21 +145,22 @@ static struct slot *slot_add(struct spf_check *c, const char *src, int type)
 	char *d = s->nbuf;
 	unsigned char ch;
 
-	for (; (ch = (unsigned char)src[n]) != '\0'; n++) {
-		if (ch >= 0x80 || n >= sizeof(s->nbuf) - 1)
+	for (;; n++) {
+		ch = (unsigned char)src[n];
+		/* NUL ends it, non-ASCII or a long name take the slow way */
+		if ((unsigned char)(ch - 1) >= 0x7f || n >= sizeof(s->nbuf) - 1)
 			break;
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (unsigned char)(ch + ('a' - 'A'));
+		ch = (unsigned char)(ch + ((unsigned)(ch - 'A') < 26u ? 'a' - 'A' : 0));
 		d[n] = (char)ch;
 		h = DNS_KEY_HASH_STEP(h, ch);
 		if (ch == '.') {
-			bad |= lab == 0;
+			bad |= lab == 0 || lab > 63;
 			lab = 0;
 		} else {
-			bad |= ++lab > 63;
+			lab++;
 		}
 	}
-	if (src[n] == '\0') {
+	if (ch == '\0') {
 		/* the fast way: ASCII, fits */
 		bool dot = n > 0 && d[n - 1] == '.';
 		if (dot) {
@@ -172,7 +173,7 @@ static struct slot *slot_add(struct spf_check *c, const char *src, int type)
 			bad = !labels_ok(d);
 		} else {
 			d[n] = '\0';
-			bad |= n == 0 || lab == 0;
+			bad |= lab == 0 || lab > 63;
 		}
 		s->labels_ok = !dot && !bad;
 		s->queryable = (n > 0 && d[n - 1] == '.') ? spf_name_queryable(d) : !bad && n <= 253;
