@@ -80,7 +80,7 @@ struct frame *spf_eval_top(struct spf_check *c)
 
 static void frame_clear(struct frame *f)
 {
-	if (f->domain != f->include_target)
+	if (f->domain != f->include_target && !f->borrowed)
 		free(f->domain);
 	free(f->include_target);
 	spf_record_free(f->rec);
@@ -340,8 +340,9 @@ static void redirect(struct spf_check *c)
 	spf_eval_trace(c, "redirect=%s -> %s", f->rec->redirect, target);
 	spf_record_free(f->rec);
 	f->rec = NULL;
-	if (f->domain != f->include_target)
+	if (f->domain != f->include_target && !f->borrowed)
 		free(f->domain);
+	f->borrowed = false;
 	f->domain = target;
 	f->ti = 0;
 	f->redirected = true;
@@ -796,9 +797,9 @@ static int set_identity(struct spf_check *c, const struct spf_request *req)
 	const char *h = req->helo ? req->helo : "";
 	const char *at = strchr(s, '@');
 	size_t hl = strlen(h), sl = strlen(s);
-	/* sender (a prefix + a text), local, odomain, helo, receiver, default_exp */
-	const char *pre = "", *txt[6];
-	size_t len[6];
+	/* sender (a prefix + a text), local, odomain, helo, receiver, default_exp, domain */
+	const char *pre = "", *txt[7];
+	size_t len[7];
 
 	if (s[0] == '\0') {
 		pre = "postmaster@";
@@ -820,17 +821,18 @@ static int set_identity(struct spf_check *c, const struct spf_request *req)
 	txt[3] = h, len[3] = hl;
 	txt[4] = req->receiver ? req->receiver : "unknown", len[4] = strlen(txt[4]);
 	txt[5] = req->default_exp, len[5] = txt[5] ? strlen(txt[5]) : 0;
+	txt[6] = req->domain, len[6] = txt[6] ? strlen(txt[6]) : 0;
 	size_t pl = strlen(pre), total = pl;
-	for (int k = 0; k < 6; k++)
+	for (int k = 0; k < 7; k++)
 		total += len[k] + 1;
 	char *p = c->ids = malloc(total);
 	if (p == NULL)
 		return -1;
-	char **dst[6] = { &c->sender, &c->local, &c->odomain, &c->helo, &c->receiver,
-			  &c->default_exp };
-	for (int k = 0; k < 6; k++) {
-		if (k == 5 && txt[5] == NULL)
-			break;
+	char **dst[7] = { &c->sender, &c->local, &c->odomain, &c->helo, &c->receiver,
+			  &c->default_exp, &c->domain };
+	for (int k = 0; k < 7; k++) {
+		if (txt[k] == NULL)
+			continue;
 		*dst[k] = p;
 		if (k == 0) {
 			memcpy(p, pre, pl);
@@ -892,10 +894,11 @@ struct spf_check *spf_check_start(struct dns_ctx *dns, const struct spf_request 
 			last_cl = c->cl;
 		}
 	}
-	if (push_frame(c, FR_TOP, strdup(req->domain ? req->domain : c->odomain)) < 0) {
+	if (push_frame(c, FR_TOP, req->domain ? c->domain : c->odomain) < 0) {
 		complete(c);
 		return NULL;
 	}
+	spf_eval_top(c)->borrowed = true;
 	if (spf_eval_step(c))
 		return NULL;
 	/* Only a check that waits for DNS needs its deadline: with every

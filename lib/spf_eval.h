@@ -60,6 +60,7 @@ struct frame {
 	 * domain is the same string (freed once, see frame_clear) */
 	char *include_target;
 	bool redirected;        /* this frame's record came through redirect= */
+	bool borrowed;          /* domain is the check's (ids), not the frame's */
 };
 
 /* What a batch of lookups is for. */
@@ -116,6 +117,7 @@ struct spf_check {
 	struct spf_client cl;
 	/* identity: all in one allocation (ids) */
 	char *sender, *local, *odomain, *helo, *receiver, *default_exp;
+	char *domain;           /* the request's domain, NULL = odomain */
 	char *ids;
 	long long tnow;         /* %{t}, formatted into tstamp when used */
 	char tstamp[24];
