@@ -80,25 +80,25 @@ struct frame *spf_eval_top(struct spf_check *c)
 
 static void frame_clear(struct frame *f)
 {
-	if (f->domain != f->include_target && !f->borrowed)
-		free(f->domain);
-	free(f->include_target);
+	free(f->own_domain);
+	free(f->own_target);
 	spf_record_free(f->rec);
 	f->domain = f->include_target = NULL;
+	f->own_domain = f->own_target = NULL;
 	f->rec = NULL;
 }
 
 static void frame_result(struct spf_check *c, enum spf_result r, const struct spf_term *t);
 
-/* Takes domain (malloc'd; for FR_INCLUDE also the include_target); frees it on failure. */
-static int push_frame(struct spf_check *c, enum frame_kind kind, char *domain)
+/*
+ * domain is the frame's (for FR_INCLUDE also the include_target); own is
+ * what to free of it, NULL if it is someone else's.  own is freed on
+ * failure too.
+ */
+static int push_frame(struct spf_check *c, enum frame_kind kind, const char *domain, char *own)
 {
-	if (domain == NULL) {
-		spf_eval_error(c, SPF_TEMPERROR, "Out of memory");
-		return -1;
-	}
 	if (c->depth >= MAX_FRAMES) {
-		free(domain);
+		free(own);
 		spf_eval_error(c, SPF_PERMERROR, "Too many levels of recursion");
 		return -1;
 	}
@@ -106,8 +106,12 @@ static int push_frame(struct spf_check *c, enum frame_kind kind, char *domain)
 	memset(f, 0, sizeof(*f));
 	f->kind = kind;
 	f->domain = domain;
-	if (kind == FR_INCLUDE)
+	if (kind == FR_INCLUDE) {
 		f->include_target = domain;
+		f->own_target = own;
+	} else {
+		f->own_domain = own;
+	}
 	c->depth++;
 	c->phase = PH_FETCH;
 	return 0;
@@ -132,7 +136,9 @@ static void frame_no_record(struct spf_check *c)
 static void fetch_record(struct spf_check *c)
 {
 	struct frame *f = spf_eval_top(c);
-	if (!spf_lookup_prepare(c, OP_RECORD, f->domain, DNS_T_TXT))
+	if (f->tg)
+		spf_lookup_prepare_key(c, OP_RECORD, f->tg, DNS_T_TXT);
+	else if (!spf_lookup_prepare(c, OP_RECORD, f->domain, DNS_T_TXT))
 		return;
 	if (!c->slots[0].labels_ok) {
 		spf_lookup_free(c);
@@ -173,7 +179,8 @@ static void rec_attach(struct spf_check *c, struct slot *s, size_t idx, const ch
 	rec->refs++;
 	a->idx = idx;
 	memcpy(a->domain, domain, dlen + 1);
-	dns_answer_attach(c->dns, s->held, a, rec_aux_free, sizeof(*a) + dlen + 1 + rec->bytes);
+	dns_answer_attach(c->dns, s->held, a, rec_aux_free,
+			  sizeof(*a) + dlen + 1 + rec->bytes + rec->targets_bytes);
 }
 
 static void got_record(struct spf_check *c)
@@ -249,6 +256,8 @@ static void got_record(struct spf_check *c)
 			spf_eval_error(c, SPF_PERMERROR, "%s", err);
 			return;
 		}
+		if (rec->targets == NULL)
+			spf_lookup_targets(rec, f->domain);
 		rec_attach(c, s, (size_t)(spf - s->rr), f->domain, rec);
 	}
 	spf_record_free(f->rec);
@@ -340,13 +349,24 @@ static void redirect(struct spf_check *c)
 	spf_eval_trace(c, "redirect=%s -> %s", f->rec->redirect, target);
 	spf_record_free(f->rec);
 	f->rec = NULL;
-	if (f->domain != f->include_target && !f->borrowed)
-		free(f->domain);
-	f->borrowed = false;
+	free(f->own_domain);
+	f->own_domain = target;
 	f->domain = target;
+	f->tg = NULL;
 	f->ti = 0;
 	f->redirected = true;
 	c->phase = PH_FETCH;
+}
+
+static void lookup(struct spf_check *c, enum op op, const char *name, const struct spf_target *tg,
+		   int type)
+{
+	if (tg == NULL) {
+		spf_lookup_one(c, op, name, type);
+		return;
+	}
+	spf_lookup_prepare_key(c, op, tg, type);
+	spf_lookup_send(c);
 }
 
 /* Evaluate terms of the top frame until one needs DNS or decides. */
@@ -388,39 +408,51 @@ static void eval_terms(struct spf_check *c)
 		default:
 			break;
 		}
-		char *target;
-		if (spf_eval_expand(c, t->domain, 0, &target) <= 0)
-			return;
+		/* known since the parse, or expanded now */
+		const struct spf_target *tg = f->rec->targets ?
+			&((const struct spf_target *)f->rec->targets)[f->ti] : NULL;
+		const char *target;
+		char *own = NULL;
+		if (tg && tg->name) {
+			target = tg->name;
+		} else {
+			tg = NULL;
+			if (spf_eval_expand(c, t->domain, 0, &own) <= 0)
+				return;
+			target = own;
+		}
 		if (target[0] == '\0') {
-			free(target);
+			free(own);
 			spf_eval_error(c, SPF_PERMERROR, "empty domain:: %s", t->text);
 			return;
 		}
 		if (!count_lookup(c)) {
-			free(target);
+			free(own);
 			return;
 		}
 		spf_eval_trace(c, "%s -> %s (lookup %u)", mech_name(t->mech), target, c->lookups);
 		switch (t->mech) {
 		case SPF_MECH_INCLUDE:
 			if (strcasecmp(target, f->domain) == 0) {
-				free(target);
+				free(own);
 				if (strcmp(t->text, "include") == 0)
 					spf_eval_error(c, SPF_PERMERROR, "include mechanism missing domain: %s", t->text);
 				else
 					spf_eval_error(c, SPF_PERMERROR, "include has trivial recursion: %s", t->text);
 				return;
 			}
-			push_frame(c, FR_INCLUDE, target);
+			/* the record of the frame below outlives this one: tg stays valid */
+			if (push_frame(c, FR_INCLUDE, target, own) == 0)
+				spf_eval_top(c)->tg = tg;
 			return;
 		case SPF_MECH_A:
-			spf_lookup_one(c, OP_A, target, c->cl.v6 ? DNS_T_AAAA : DNS_T_A);
+			lookup(c, OP_A, target, tg, c->cl.v6 ? DNS_T_AAAA : DNS_T_A);
 			break;
 		case SPF_MECH_EXISTS:
-			spf_lookup_one(c, OP_EXISTS, target, DNS_T_A);
+			lookup(c, OP_EXISTS, target, tg, DNS_T_A);
 			break;
 		case SPF_MECH_MX:
-			spf_lookup_one(c, OP_MX, target, DNS_T_MX);
+			lookup(c, OP_MX, target, tg, DNS_T_MX);
 			break;
 		case SPF_MECH_PTR:
 			spf_eval_start_ptr(c, false, target);
@@ -428,7 +460,7 @@ static void eval_terms(struct spf_check *c)
 		default:
 			break;
 		}
-		free(target);
+		free(own);
 		return;
 	}
 }
@@ -448,17 +480,16 @@ static void frame_result(struct spf_check *c, enum spf_result r, const struct sp
 			c->phase = PH_EXP;
 			return;
 		}
-		char *target = f->include_target;
-		if (f->domain == target)
-			f->domain = NULL;
-		f->include_target = NULL;
+		const char *target = f->include_target;
+		char *own = f->own_target;
+		f->own_target = NULL;
 		frame_clear(f);
 		c->depth--;
 		struct frame *p = spf_eval_top(c);
 		const struct spf_term *it = &p->rec->terms[p->ti];
 		spf_eval_trace(c, "include:%s gave %s", target ? target : "?", spf_result_word(r));
 		if (r == SPF_PASS) {
-			free(target);
+			free(own);
 			r = it->result;
 			t = it;
 			continue;
@@ -466,10 +497,10 @@ static void frame_result(struct spf_check *c, enum spf_result r, const struct sp
 		if (r == SPF_NONE) {
 			spf_eval_error(c, SPF_PERMERROR, "No valid SPF record for included domain: %s: %s",
 			      target ? target : "", it->text);
-			free(target);
+			free(own);
 			return;
 		}
-		free(target);
+		free(own);
 		p->ti++;
 		c->phase = PH_TERMS;
 		return;
@@ -894,11 +925,10 @@ struct spf_check *spf_check_start(struct dns_ctx *dns, const struct spf_request 
 			last_cl = c->cl;
 		}
 	}
-	if (push_frame(c, FR_TOP, req->domain ? c->domain : c->odomain) < 0) {
+	if (push_frame(c, FR_TOP, req->domain ? c->domain : c->odomain, NULL) < 0) {
 		complete(c);
 		return NULL;
 	}
-	spf_eval_top(c)->borrowed = true;
 	if (spf_eval_step(c))
 		return NULL;
 	/* Only a check that waits for DNS needs its deadline: with every

@@ -51,16 +51,32 @@ char *spf_idna_name(const char *name);
 
 enum frame_kind { FR_TOP, FR_INCLUDE };
 
+/*
+ * The lookup of a term whose domain-spec has no macro is known once the
+ * record is parsed: its target and key form are worked out then and kept
+ * with the record (spf_record's targets, one per term; name NULL where
+ * the term needs evaluating), so a popular record's terms are expanded and
+ * normalised once per parse instead of once per check.
+ */
+struct spf_target {
+	const char *name;       /* what spf_eval_expand gives */
+	const char *key;        /* the slot name: lower case, IDNA, no trailing dot */
+	size_t keylen;          /* < SLOT_NAME */
+	uint32_t hash_txt, hash_a, hash_aaaa, hash_mx;
+	bool queryable, labels_ok;
+};
+
 struct frame {
 	enum frame_kind kind;
-	char *domain;
+	const char *domain;
+	char *own_domain;       /* what to free of it, if anything */
 	struct spf_record *rec;
 	size_t ti;
-	/* FR_INCLUDE: the expanded include: argument; the frame's first
-	 * domain is the same string (freed once, see frame_clear) */
-	char *include_target;
+	/* FR_INCLUDE: the expanded include: argument (the first domain) */
+	const char *include_target;
+	char *own_target;
+	const struct spf_target *tg;   /* domain's key form, if known */
 	bool redirected;        /* this frame's record came through redirect= */
-	bool borrowed;          /* domain is the check's (ids), not the frame's */
 };
 
 /* What a batch of lookups is for. */
@@ -189,6 +205,10 @@ void spf_lookup_one(struct spf_check *c, enum op op, const char *name, int type)
  * before the query goes out (or spf_lookup_free drops it).
  */
 bool spf_lookup_prepare(struct spf_check *c, enum op op, const char *name, int type);
+/* spf_lookup_prepare of a name whose key form is known */
+void spf_lookup_prepare_key(struct spf_check *c, enum op op, const struct spf_target *tg, int type);
+/* Work out a record's targets (see struct spf_target); false when out of memory. */
+bool spf_lookup_targets(struct spf_record *rec, const char *domain);
 void spf_lookup_send(struct spf_check *c);
 /* Address lookups of names[0..n) (n <= MAX_BATCH); the names may point
  * into the current batch's answers, which this releases. */

@@ -16,6 +16,7 @@
 #include "spf_eval.h"
 #include "spf_macro.h"
 #include "spf_record.h"
+#include "dnscache.h"
 
 static const char *type_name(int t)
 {
@@ -132,23 +133,31 @@ static bool labels_ok(const char *d)
 }
 
 /*
- * The next slot of the batch, named after src: lower case, without one
- * trailing dot, non-ASCII labels as IDNA.  For an ASCII name one pass
- * also checks the labels and hashes the key.  NULL when out of memory.
+ * The key form of a name into buf (SLOT_NAME bytes; *out is buf, or the
+ * heap for a long name): lower case, without one trailing dot, non-ASCII
+ * labels as IDNA, with its hash for type, whether it can be queried, and
+ * whether the name as given passes pyspf's label check.  For an ASCII
+ * name one pass does it all.  false when out of memory.
  */
-static struct slot *slot_add(struct spf_check *c, const char *src, int type)
+struct name_key {
+	char *name;
+	size_t len;
+	uint32_t hash;
+	bool queryable, labels_ok;
+};
+
+static bool name_key(const char *src, int type, char *buf, struct name_key *k)
 {
-	struct slot *s = &c->slots[c->nslots];
 	uint32_t h = DNS_KEY_HASH_INIT(type);
 	size_t n = 0, lab = 0;
 	bool bad = false;
-	char *d = s->nbuf;
+	char *d = buf;
 	unsigned char ch;
 
 	for (;; n++) {
 		ch = (unsigned char)src[n];
 		/* NUL ends it, non-ASCII or a long name take the slow way */
-		if ((unsigned char)(ch - 1) >= 0x7f || n >= sizeof(s->nbuf) - 1)
+		if ((unsigned char)(ch - 1) >= 0x7f || n >= SLOT_NAME - 1)
 			break;
 		ch = (unsigned char)(ch + ((unsigned)(ch - 'A') < 26u ? 'a' - 'A' : 0));
 		d[n] = (char)ch;
@@ -168,15 +177,15 @@ static struct slot *slot_add(struct spf_check *c, const char *src, int type)
 			n--;
 			d[n] = '\0';
 			h = DNS_KEY_HASH_INIT(type);
-			for (size_t k = 0; k < n; k++)
-				h = DNS_KEY_HASH_STEP(h, d[k]);
+			for (size_t j = 0; j < n; j++)
+				h = DNS_KEY_HASH_STEP(h, d[j]);
 			bad = !labels_ok(d);
 		} else {
 			d[n] = '\0';
 			bad |= lab == 0 || lab > 63;
 		}
-		s->labels_ok = !dot && !bad;
-		s->queryable = (n > 0 && d[n - 1] == '.') ? spf_name_queryable(d) : !bad && n <= 253;
+		k->labels_ok = !dot && !bad;
+		k->queryable = (n > 0 && d[n - 1] == '.') ? spf_name_queryable(d) : !bad && n <= 253;
 	} else {
 		char *heap = NULL;
 		const char *raw = src;
@@ -186,33 +195,39 @@ static struct slot *slot_add(struct spf_check *c, const char *src, int type)
 		if (!ascii) {
 			heap = spf_idna_name(src);
 			if (heap == NULL)
-				return NULL;
+				return false;
 			src = heap;
 		}
 		n = strlen(src);
 		if (n > 0 && src[n - 1] == '.')
 			n--;
-		if (n >= sizeof(s->nbuf)) {
+		if (n >= SLOT_NAME) {
 			d = heap ? heap : malloc(n + 1);
 			if (d == NULL)
-				return NULL;
+				return false;
 		}
 		h = DNS_KEY_HASH_INIT(type);
-		for (size_t k = 0; k < n; k++) {
-			char x = src[k];
-			d[k] = x >= 'A' && x <= 'Z' ? (char)(x + ('a' - 'A')) : x;
-			h = DNS_KEY_HASH_STEP(h, d[k]);
+		for (size_t j = 0; j < n; j++) {
+			char x = src[j];
+			d[j] = x >= 'A' && x <= 'Z' ? (char)(x + ('a' - 'A')) : x;
+			h = DNS_KEY_HASH_STEP(h, d[j]);
 		}
 		d[n] = '\0';
 		if (heap && d != heap)
 			free(heap);
-		s->labels_ok = labels_ok(raw);
-		s->queryable = spf_name_queryable(d);
+		k->labels_ok = labels_ok(raw);
+		k->queryable = spf_name_queryable(d);
 	}
+	k->name = d;
+	k->len = n;
+	k->hash = h;
+	return true;
+}
+
+static struct slot *slot_init(struct spf_check *c, int type)
+{
+	struct slot *s = &c->slots[c->nslots++];
 	s->c = c;
-	s->name = d;
-	s->len = n;
-	s->hash = h;
 	s->type = type;
 	s->q = NULL;
 	s->done = s->sent = s->from_cache = false;
@@ -221,8 +236,107 @@ static struct slot *slot_add(struct spf_check *c, const char *src, int type)
 	s->n = 0;
 	s->rr = NULL;
 	s->held = NULL;
-	c->nslots++;
 	return s;
+}
+
+/* The next slot of the batch, named after src.  NULL when out of memory. */
+static struct slot *slot_add(struct spf_check *c, const char *src, int type)
+{
+	struct slot *s = &c->slots[c->nslots];
+	struct name_key k;
+	if (!name_key(src, type, s->nbuf, &k))
+		return NULL;
+	slot_init(c, type);
+	s->name = k.name;
+	s->len = k.len;
+	s->hash = k.hash;
+	s->queryable = k.queryable;
+	s->labels_ok = k.labels_ok;
+	return s;
+}
+
+void spf_lookup_prepare_key(struct spf_check *c, enum op op, const struct spf_target *tg, int type)
+{
+	batch_begin(c, op);
+	struct slot *s = slot_init(c, type);
+	memcpy(s->nbuf, tg->key, tg->keylen + 1);
+	s->name = s->nbuf;
+	s->len = tg->keylen;
+	s->hash = type == DNS_T_TXT ? tg->hash_txt : type == DNS_T_A ? tg->hash_a :
+		  type == DNS_T_AAAA ? tg->hash_aaaa : tg->hash_mx;
+	s->queryable = tg->queryable;
+	s->labels_ok = tg->labels_ok;
+}
+
+bool spf_lookup_targets(struct spf_record *rec, const char *domain)
+{
+	size_t n = rec->nterms, strbytes = 0;
+	char **tmp = calloc(n ? 2 * n : 1, sizeof(*tmp));   /* target, key per term */
+	size_t *klen = calloc(n ? n : 1, sizeof(*klen));
+	struct name_key *kk = calloc(n ? n : 1, sizeof(*kk));
+	bool ok = tmp && klen && kk;
+	char buf[SLOT_NAME];
+
+	for (size_t i = 0; ok && i < n; i++) {
+		const struct spf_term *t = &rec->terms[i];
+		if (t->mech != SPF_MECH_INCLUDE && t->mech != SPF_MECH_A && t->mech != SPF_MECH_MX &&
+		    t->mech != SPF_MECH_EXISTS)
+			continue;
+		const char *spec = t->domain ? t->domain : domain;
+		size_t sl = strlen(spec);
+		if (memchr(spec, '%', sl))
+			continue;       /* macros: expanded per check */
+		struct spf_macro_vars v = { 0 };
+		char err[64], *target;
+		if (spf_macro_expand(spec, sl, &v, 0, &target, err, sizeof(err)) != SPF_MACRO_OK)
+			continue;       /* the check reports it */
+		if (target[0] == '\0' || !name_key(target, DNS_T_TXT, buf, &kk[i]) || kk[i].name != buf) {
+			if (kk[i].name && kk[i].name != buf)
+				free(kk[i].name);
+			kk[i].name = NULL;
+			free(target);
+			continue;
+		}
+		klen[i] = kk[i].len;
+		tmp[2 * i] = target;
+		tmp[2 * i + 1] = strdup(buf);
+		if (tmp[2 * i + 1] == NULL)
+			ok = false;
+		else
+			strbytes += strlen(target) + 1 + klen[i] + 1;
+	}
+	size_t bytes = n * sizeof(struct spf_target) + strbytes;
+	struct spf_target *tg = ok ? malloc(bytes ? bytes : 1) : NULL;
+	if (tg) {
+		char *p = (char *)(tg + n);
+		for (size_t i = 0; i < n; i++) {
+			memset(&tg[i], 0, sizeof(tg[i]));
+			if (tmp[2 * i] == NULL || tmp[2 * i + 1] == NULL)
+				continue;
+			size_t tl = strlen(tmp[2 * i]) + 1;
+			memcpy(p, tmp[2 * i], tl);
+			tg[i].name = p;
+			p += tl;
+			memcpy(p, tmp[2 * i + 1], klen[i] + 1);
+			tg[i].key = p;
+			p += klen[i] + 1;
+			tg[i].keylen = klen[i];
+			tg[i].hash_txt = kk[i].hash;
+			tg[i].hash_a = dnscache_hash(tg[i].key, klen[i], DNS_T_A);
+			tg[i].hash_aaaa = dnscache_hash(tg[i].key, klen[i], DNS_T_AAAA);
+			tg[i].hash_mx = dnscache_hash(tg[i].key, klen[i], DNS_T_MX);
+			tg[i].queryable = kk[i].queryable;
+			tg[i].labels_ok = kk[i].labels_ok;
+		}
+		rec->targets = tg;
+		rec->targets_bytes = bytes;
+	}
+	for (size_t i = 0; tmp && i < 2 * n; i++)
+		free(tmp[i]);
+	free(tmp);
+	free(klen);
+	free(kk);
+	return tg != NULL;
 }
 
 /*
