@@ -28,6 +28,13 @@
 #define NEG_TTL_CAP      3600
 #define MAX_INFLIGHT     256      /* default cap of wire queries out at once */
 #define SOCK_RCVBUF      (1 << 20) /* room for a burst of answers */
+/* spare query and timer objects kept (not under ASan: it should see
+ * every use of a handle after its end) */
+#if defined(__SANITIZE_ADDRESS__)
+#define FREE_KEEP        0
+#else
+#define FREE_KEEP        64
+#endif
 
 struct flight;
 
@@ -55,6 +62,7 @@ struct flight {
 
 struct dns_timer {
 	struct dns_ctx *ctx;
+	struct dns_timer *fnext;     /* on ctx->tfree */
 	long long when;
 	unsigned long seq;
 	size_t idx;
@@ -80,6 +88,11 @@ struct dns_ctx {
 	unsigned long max_inflight;
 	struct dns_query *issuing;   /* the waiter dns_query() is sending for */
 	bool issuing_done;           /* ... and it was answered already */
+	/* Spare objects: a check starts a timer and most requests one, so
+	 * reuse them rather than go through malloc each time. */
+	struct dns_query *qfree;
+	struct dns_timer *tfree;
+	int nqfree, ntfree;
 	struct dns_stats st;
 };
 
@@ -173,9 +186,13 @@ struct dns_timer *dns_timer_start(struct dns_ctx *ctx, long ms, dns_timer_cb *cb
 		ctx->heap = nh;
 		ctx->heapcap = ncap;
 	}
-	t = malloc(sizeof *t);
-	if (!t)
+	if (ctx->tfree) {
+		t = ctx->tfree;
+		ctx->tfree = t->fnext;
+		ctx->ntfree--;
+	} else if (!(t = malloc(sizeof *t))) {
 		return NULL;
+	}
 	t->ctx = ctx;
 	t->when = dns_now_ms() + (ms > 0 ? ms : 0);
 	t->seq = ++ctx->timer_seq;
@@ -188,12 +205,23 @@ struct dns_timer *dns_timer_start(struct dns_ctx *ctx, long ms, dns_timer_cb *cb
 	return t;
 }
 
+static void timer_free(struct dns_ctx *ctx, struct dns_timer *t)
+{
+	if (ctx->ntfree >= FREE_KEEP) {
+		free(t);
+		return;
+	}
+	t->fnext = ctx->tfree;
+	ctx->tfree = t;
+	ctx->ntfree++;
+}
+
 void dns_timer_stop(struct dns_timer *t)
 {
 	if (!t)
 		return;
 	heap_remove(t->ctx, t);
-	free(t);
+	timer_free(t->ctx, t);
 }
 
 /* Fire what is due; timers started by a callback wait for the next round. */
@@ -207,20 +235,33 @@ static void timers_run(struct dns_ctx *ctx)
 		dns_timer_cb *cb = t->cb;
 		void *arg = t->arg;
 		heap_remove(ctx, t);
-		free(t);
+		timer_free(ctx, t);
 		cb(arg);
 	}
 }
 
 /* ---- the flight table ---- */
 
-static uint32_t hash_key(const char *key, uint16_t type)
+static struct dns_query *query_alloc(struct dns_ctx *ctx)
 {
-	uint32_t h = 2166136261u ^ type;
+	struct dns_query *q = ctx->qfree;
 
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 16777619u;
-	return h;
+	if (!q)
+		return malloc(sizeof *q);
+	ctx->qfree = q->next;
+	ctx->nqfree--;
+	return q;
+}
+
+static void query_free(struct dns_ctx *ctx, struct dns_query *q)
+{
+	if (ctx->nqfree >= FREE_KEEP) {
+		free(q);
+		return;
+	}
+	q->next = ctx->qfree;
+	ctx->qfree = q;
+	ctx->nqfree++;
 }
 
 static struct flight *table_find(struct dns_ctx *ctx, const char *key, uint16_t type, uint32_t h)
@@ -303,13 +344,14 @@ static void deliver(struct dns_ctx *ctx, struct dns_query *q, const struct dnsms
 	struct dns_answer ans = {
 		.status = r->status, .ttl = ttl, .from_cache = from_cache,
 		.canon = r->canon, .n = r->n, .rr = r->rr,
+		.res = r->n ? (struct dnsmsg_result *)r : NULL,
 	};
 	dns_cb *cb = q->cb;
 	void *arg = q->arg;
 
 	if (q == ctx->issuing)
 		ctx->issuing_done = true;
-	free(q);
+	query_free(ctx, q);
 	cb(arg, &ans);
 }
 
@@ -319,7 +361,7 @@ static void flight_free(struct flight *f)
 
 	while ((q = f->head)) {
 		waiter_unlink(f, q);
-		free(q);
+		query_free(f->ctx, q);
 	}
 	free(f);
 }
@@ -493,32 +535,19 @@ static void answer_now(struct dns_ctx *ctx, enum dns_status st, const char *name
 	cb(arg, &ans);
 }
 
-struct dns_query *dns_query(struct dns_ctx *ctx, const char *name, int type,
-			    dns_cb *cb, void *arg)
+/* Both entry points: key is name in lower case, len bytes, checked; h its hash. */
+static struct dns_query *query(struct dns_ctx *ctx, const char *name, const char *key,
+			       size_t len, uint32_t h, uint16_t type, dns_cb *cb, void *arg)
 {
-	char key[DNSMSG_NAME_MAX + 2];
-	size_t len = strlen(name);
-
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (type <= 0 || type > 0xffff || dnsmsg_check_name(name, len) < 0) {
-		answer_now(ctx, DNS_S_ERROR, name, cb, arg);
-		return NULL;
-	}
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		key[i] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
-	}
-	key[len] = 0;
-
 	if (ctx->cache) {
 		uint32_t left;
-		struct dnsmsg_result *r = dnscache_get(ctx->cache, key, (uint16_t)type,
-						       dns_now_ms(), &left);
+		struct dnsmsg_result *r = dnscache_get_h(ctx->cache, key, type, h,
+							 dns_now_ms(), &left);
 		if (r) {
 			struct dns_answer ans = {
 				.status = r->status, .ttl = left, .from_cache = true,
 				.canon = r->canon, .n = r->n, .rr = r->rr,
+				.res = r->n ? r : NULL,
 			};
 			ctx->st.cache_hits++;
 			r->refs++;      /* the callback may evict it */
@@ -528,16 +557,16 @@ struct dns_query *dns_query(struct dns_ctx *ctx, const char *name, int type,
 		}
 	}
 
-	struct dns_query *q = calloc(1, sizeof *q);
+	struct dns_query *q = query_alloc(ctx);
 	if (!q) {
 		answer_now(ctx, DNS_S_ERROR, name, cb, arg);
 		return NULL;
 	}
 	q->cb = cb;
 	q->arg = arg;
+	q->prev = q->next = NULL;
 
-	uint32_t h = hash_key(key, (uint16_t)type);
-	struct flight *f = table_find(ctx, key, (uint16_t)type, h);
+	struct flight *f = table_find(ctx, key, type, h);
 	if (f) {
 		ctx->st.shared++;
 		q->f = f;
@@ -553,15 +582,16 @@ struct dns_query *dns_query(struct dns_ctx *ctx, const char *name, int type,
 
 	f = calloc(1, sizeof *f);
 	if (!f) {
-		free(q);
+		query_free(ctx, q);
 		answer_now(ctx, DNS_S_ERROR, name, cb, arg);
 		return NULL;
 	}
 	f->ctx = ctx;
 	f->hash = h;
-	f->type = (uint16_t)type;
+	f->type = type;
 	f->chain_ttl = UINT32_MAX;
-	memcpy(f->key, key, len + 1);
+	memcpy(f->key, key, len);
+	f->key[len] = 0;
 	memcpy(f->qname, name, len);
 	f->qname[len] = 0;
 	f->head = f->tail = q;
@@ -586,6 +616,58 @@ struct dns_query *dns_query(struct dns_ctx *ctx, const char *name, int type,
 	return done ? NULL : q;
 }
 
+struct dns_query *dns_query(struct dns_ctx *ctx, const char *name, int type,
+			    dns_cb *cb, void *arg)
+{
+	char key[DNSMSG_NAME_MAX + 2];
+	size_t len = strlen(name);
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (type <= 0 || type > 0xffff || dnsmsg_check_name(name, len) < 0) {
+		answer_now(ctx, DNS_S_ERROR, name, cb, arg);
+		return NULL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		key[i] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+	}
+	key[len] = 0;
+	return query(ctx, name, key, len, dnscache_hash(key, len, (uint16_t)type), (uint16_t)type,
+		     cb, arg);
+}
+
+struct dns_query *dns_query_key(struct dns_ctx *ctx, const char *key, size_t len, uint32_t hash,
+				int type, dns_cb *cb, void *arg)
+{
+	/* the bounds the copies into a flight rely on are checked all the same */
+	if (len == 0 || len > DNSMSG_NAME_MAX || key[len - 1] == '.' || type <= 0 || type > 0xffff)
+		return dns_query(ctx, key, type, cb, arg);
+	return query(ctx, key, key, len, hash, (uint16_t)type, cb, arg);
+}
+
+struct dnsmsg_result *dns_answer_hold(const struct dns_answer *ans)
+{
+	if (!ans->res)
+		return NULL;
+	ans->res->refs++;
+	return ans->res;
+}
+
+void dns_answer_release(struct dnsmsg_result *held)
+{
+	dnsmsg_result_unref(held);
+}
+
+void dns_answer_attach(struct dns_ctx *ctx, struct dnsmsg_result *held, void *aux,
+		       void (*aux_free)(void *), size_t bytes)
+{
+	long delta = dnsmsg_result_set_aux(held, aux, aux_free, bytes);
+
+	if (ctx->cache)
+		dnscache_charge(ctx->cache, held, delta);
+}
+
 void dns_cancel(struct dns_query *q)
 {
 	struct flight *f;
@@ -594,7 +676,7 @@ void dns_cancel(struct dns_query *q)
 		return;
 	f = q->f;
 	waiter_unlink(f, q);
-	free(q);
+	query_free(f->ctx, q);
 	/* The last waiter gone: a new query for this name must not join a
 	 * flight nobody waits for; c-ares still holds f and frees it later. */
 	if (f->nwait == 0 && !f->delivering) {
@@ -781,6 +863,16 @@ void dns_ctx_free(struct dns_ctx *ctx)
 	for (size_t i = 0; i < ctx->nheap; i++)
 		free(ctx->heap[i]);
 	free(ctx->heap);
+	while (ctx->qfree) {
+		struct dns_query *q = ctx->qfree;
+		ctx->qfree = q->next;
+		free(q);
+	}
+	while (ctx->tfree) {
+		struct dns_timer *t = ctx->tfree;
+		ctx->tfree = t->fnext;
+		free(t);
+	}
 	dnscache_free(ctx->cache);
 	free(ctx);
 	ares_library_cleanup();

@@ -71,6 +71,9 @@ struct dns_rr {
 	unsigned char *data;
 };
 
+struct dnsmsg_result;
+struct dns_ctx;
+
 struct dns_answer {
 	enum dns_status status;
 	uint32_t ttl;          /* how long this answer may be cached */
@@ -78,7 +81,24 @@ struct dns_answer {
 	const char *canon;     /* final name after CNAMEs (== asked name if none) */
 	size_t n;
 	const struct dns_rr *rr;
+	/* The shared parsed answer rr points into (NULL when n is 0): a
+	 * callback that needs the records later takes a reference with
+	 * dns_answer_hold instead of copying them. */
+	struct dnsmsg_result *res;
 };
+
+/* A reference that keeps ans->rr valid after the callback (NULL when
+ * there are no records); release with dns_answer_release. */
+struct dnsmsg_result *dns_answer_hold(const struct dns_answer *ans);
+void dns_answer_release(struct dnsmsg_result *held);
+/*
+ * Attach what the caller derived from a held answer (see dnsmsg_result's
+ * aux); it is freed with the answer, and the cache entry holding the answer
+ * is charged bytes for it, so the cache's byte bound still holds.  The
+ * caller must hold its own reference (the charge may evict the entry).
+ */
+void dns_answer_attach(struct dns_ctx *ctx, struct dnsmsg_result *held, void *aux,
+		       void (*aux_free)(void *), size_t bytes);
 
 struct dns_ctx;
 struct dns_query;
@@ -124,6 +144,17 @@ struct timeval *dns_next_timeout(struct dns_ctx *ctx, struct timeval *tv);
  */
 struct dns_query *dns_query(struct dns_ctx *ctx, const char *name, int type,
 			    dns_cb *cb, void *arg);
+/*
+ * dns_query for a name already in key form: lower case, no trailing dot,
+ * usable as dnsmsg_check_name says, len bytes, and hash its
+ * dns_key_hash (the SPF engine normalises and checks its names in one pass
+ * anyway, so none of it is done again).
+ */
+struct dns_query *dns_query_key(struct dns_ctx *ctx, const char *key, size_t len, uint32_t hash,
+				int type, dns_cb *cb, void *arg);
+/* The key hash (FNV-1a over the type, then the key's bytes), step by step. */
+#define DNS_KEY_HASH_INIT(type) (2166136261u ^ (uint32_t)(type))
+#define DNS_KEY_HASH_STEP(h, ch) (((h) ^ (unsigned char)(ch)) * 16777619u)
 void dns_cancel(struct dns_query *q);
 
 /*

@@ -29,13 +29,18 @@ struct dnscache {
 	unsigned long entries;
 };
 
+uint32_t dnscache_hash(const char *key, size_t len, uint16_t type)
+{
+	uint32_t h = DNS_KEY_HASH_INIT(type);
+
+	for (size_t i = 0; i < len; i++)
+		h = DNS_KEY_HASH_STEP(h, key[i]);
+	return h;
+}
+
 static uint32_t hash_key(const char *key, uint16_t type)
 {
-	uint32_t h = 2166136261u ^ type;
-
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 16777619u;
-	return h;
+	return dnscache_hash(key, strlen(key), type);
 }
 
 struct dnscache *dnscache_new(size_t max_bytes)
@@ -91,6 +96,8 @@ static void entry_drop(struct dnscache *c, struct centry *e)
 	lru_unlink(c, e);
 	c->bytes -= e->size;
 	c->entries--;
+	if (e->r->cache_entry == e)
+		e->r->cache_entry = NULL;
 	dnsmsg_result_unref(e->r);
 	free(e);
 }
@@ -118,7 +125,12 @@ static struct centry *find(struct dnscache *c, const char *key, uint16_t type, u
 struct dnsmsg_result *dnscache_get(struct dnscache *c, const char *key, uint16_t type,
 				   long long now_ms, uint32_t *ttl_left)
 {
-	uint32_t h = hash_key(key, type);
+	return dnscache_get_h(c, key, type, hash_key(key, type), now_ms, ttl_left);
+}
+
+struct dnsmsg_result *dnscache_get_h(struct dnscache *c, const char *key, uint16_t type,
+				     uint32_t h, long long now_ms, uint32_t *ttl_left)
+{
 	struct centry *e = find(c, key, type, h);
 
 	if (!e)
@@ -142,7 +154,7 @@ void dnscache_put(struct dnscache *c, const char *key, uint16_t type,
 	uint32_t h = hash_key(key, type);
 	struct centry *e = find(c, key, type, h);
 	size_t klen = strlen(key) + 1;
-	size_t size = sizeof *e + klen + r->size;
+	size_t size = sizeof *e + klen + r->size + r->aux_bytes;
 
 	if (e)
 		entry_drop(c, e);
@@ -162,11 +174,24 @@ void dnscache_put(struct dnscache *c, const char *key, uint16_t type,
 	e->size = size;
 	e->r = r;
 	r->refs++;
+	r->cache_entry = e;
 	e->hnext = c->bucket[h & (c->nbucket - 1)];
 	c->bucket[h & (c->nbucket - 1)] = e;
 	lru_push(c, e);
 	c->bytes += size;
 	c->entries++;
+}
+
+void dnscache_charge(struct dnscache *c, struct dnsmsg_result *r, long delta)
+{
+	struct centry *e = r->cache_entry;
+
+	if (!c || !e)
+		return;
+	e->size = (size_t)((long)e->size + delta);
+	c->bytes = (size_t)((long)c->bytes + delta);
+	while (c->tail && c->bytes > c->max_bytes)
+		entry_drop(c, c->tail);
 }
 
 void dnscache_stats(const struct dnscache *c, unsigned long *entries, size_t *bytes)

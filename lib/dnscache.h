@@ -26,9 +26,23 @@ void dnscache_free(struct dnscache *c);
 struct dnsmsg_result *dnscache_get(struct dnscache *c, const char *key, uint16_t type,
 				   long long now_ms, uint32_t *ttl_left);
 
+/* The key hash (FNV-1a over key[0..len) and type), shared with dns.c's
+ * table of queries in flight so a lookup hashes its name once. */
+uint32_t dnscache_hash(const char *key, size_t len, uint16_t type);
+/* dnscache_get with h = dnscache_hash(key, strlen(key), type). */
+struct dnsmsg_result *dnscache_get_h(struct dnscache *c, const char *key, uint16_t type,
+				     uint32_t h, long long now_ms, uint32_t *ttl_left);
+
 /* Store r for ttl seconds (0: not stored); replaces an older entry. */
 void dnscache_put(struct dnscache *c, const char *key, uint16_t type,
 		  struct dnsmsg_result *r, uint32_t ttl, long long now_ms);
+
+/*
+ * r's aux_bytes changed by delta: the entry holding r (if any) is charged
+ * for it, and the least recently used entries go until the total fits
+ * again (r's own entry too, when it alone no longer fits).
+ */
+void dnscache_charge(struct dnscache *c, struct dnsmsg_result *r, long delta);
 
 void dnscache_stats(const struct dnscache *c, unsigned long *entries, size_t *bytes);
 

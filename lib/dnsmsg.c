@@ -264,8 +264,23 @@ struct dnsmsg_result *dnsmsg_result_status(enum dns_status st, const char *canon
 
 void dnsmsg_result_unref(struct dnsmsg_result *r)
 {
-	if (r && --r->refs == 0)
+	if (r && --r->refs == 0) {
+		if (r->aux_free)
+			r->aux_free(r->aux);
 		free(r);
+	}
+}
+
+long dnsmsg_result_set_aux(struct dnsmsg_result *r, void *aux, void (*aux_free)(void *), size_t bytes)
+{
+	long delta = (long)bytes - (long)r->aux_bytes;
+
+	if (r->aux_free)
+		r->aux_free(r->aux);
+	r->aux = aux;
+	r->aux_free = aux_free;
+	r->aux_bytes = bytes;
+	return delta;
 }
 
 /* Negative TTL from an SOA in the authority section (RFC 2308 5). */

@@ -57,6 +57,13 @@ struct dnsmsg_result {
 	const char *canon;
 	size_t n;
 	struct dns_rr *rr;
+	/* What a user derived from these records (the SPF engine keeps its
+	 * parsed record here, so a cached answer is parsed once per TTL, not
+	 * once per check); freed with the result.  See dns_answer_attach. */
+	void *aux;
+	void (*aux_free)(void *aux);
+	size_t aux_bytes;
+	void *cache_entry;      /* the dnscache entry holding it, for aux_bytes */
 };
 
 /*
@@ -83,6 +90,8 @@ enum dnsmsg_err dnsmsg_parse(const unsigned char *msg, size_t len, const char *q
 struct dnsmsg_result *dnsmsg_result_status(enum dns_status st, const char *canon);
 
 void dnsmsg_result_unref(struct dnsmsg_result *r);
+/* Replace r's aux (the old one is freed); returns the change in aux_bytes. */
+long dnsmsg_result_set_aux(struct dnsmsg_result *r, void *aux, void (*aux_free)(void *), size_t bytes);
 const char *dnsmsg_strerror(enum dnsmsg_err e);
 
 #endif

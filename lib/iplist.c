@@ -3,6 +3,7 @@
  * The parsers follow the steps of CPython 3.11's ipaddress module so that
  * the same inputs fail, with the same message text.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,30 @@
 
 #define REPR_MAX 300
 
+/*
+ * The error texts: why == NULL means nobody reads them (a first try of
+ * IPv4 before IPv6), and then nothing is formatted.
+ */
+static void whyf(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void whyf(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
 /* "%s in %r"-style helpers */
 static void whyf_repr(char *why, size_t whylen, const char *fmt, const char *s, size_t n)
 {
-	char *tmp = strndup(s, n), rep[REPR_MAX];
+	char *tmp, rep[REPR_MAX];
 
+	if (!why)
+		return;
+	tmp = strndup(s, n);
 	if (!tmp) {
 		snprintf(why, whylen, "out of memory");
 		return;
@@ -33,7 +53,7 @@ static int v4_octet(const char *s, size_t n, unsigned *out, char *why, size_t wh
 	unsigned v = 0;
 
 	if (n == 0) {
-		snprintf(why, whylen, "Empty octet not permitted");
+		whyf(why, whylen, "Empty octet not permitted");
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -52,7 +72,7 @@ static int v4_octet(const char *s, size_t n, unsigned *out, char *why, size_t wh
 	for (size_t i = 0; i < n; i++)
 		v = v * 10 + (unsigned)(s[i] - '0');
 	if (v > 255) {
-		snprintf(why, whylen, "Octet %u (> 255) not permitted", v);
+		whyf(why, whylen, "Octet %u (> 255) not permitted", v);
 		return -1;
 	}
 	*out = v;
@@ -67,7 +87,7 @@ static int v4_from_string(const char *s, size_t n, unsigned char b[4], char *why
 	char inner[200];
 
 	if (n == 0) {
-		snprintf(why, whylen, "Address cannot be empty");
+		whyf(why, whylen, "Address cannot be empty");
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -81,10 +101,10 @@ static int v4_from_string(const char *s, size_t n, unsigned char b[4], char *why
 		size_t len = d ? (size_t)(d - p) : (size_t)(end - p);
 		unsigned v;
 
-		if (v4_octet(p, len, &v, inner, sizeof inner) < 0) {
-			char rep[REPR_MAX], *t = strndup(s, n);
+		if (v4_octet(p, len, &v, why ? inner : NULL, sizeof inner) < 0) {
+			char rep[REPR_MAX], *t;
 
-			if (!t)
+			if (!why || !(t = strndup(s, n)))
 				return -1;
 			pystr_repr(t, rep, sizeof rep);
 			free(t);
@@ -119,7 +139,7 @@ static int v6_from_string(const char *s, size_t n, unsigned char b[16], char *wh
 	const char *p = s, *end = s + n;
 
 	if (n == 0) {
-		snprintf(why, whylen, "Address cannot be empty");
+		whyf(why, whylen, "Address cannot be empty");
 		return -1;
 	}
 	/* split on ':' (more than 10 parts is an error below anyway) */
@@ -140,10 +160,10 @@ static int v6_from_string(const char *s, size_t n, unsigned char b[16], char *wh
 		unsigned char v4[4];
 		char inner[400];
 
-		if (v4_from_string(last, lastn, v4, inner, sizeof inner) < 0) {
-			char rep[REPR_MAX], *tmp = strndup(s, n);
+		if (v4_from_string(last, lastn, v4, why ? inner : NULL, sizeof inner) < 0) {
+			char rep[REPR_MAX], *tmp;
 
-			if (!tmp)
+			if (!why || !(tmp = strndup(s, n)))
 				return -1;
 			pystr_repr(tmp, rep, sizeof rep);
 			free(tmp);
@@ -234,6 +254,8 @@ static int v6_from_string(const char *s, size_t n, unsigned char b[16], char *wh
 
 		for (size_t j = 0; j < hl; j++) {
 			if (hexval(h[j]) < 0) {
+				if (!why)
+					return -1;
 				char rep1[REPR_MAX], rep2[REPR_MAX], *t1 = strndup(h, hl), *t2 = strndup(s, n);
 
 				if (t1 && t2) {
@@ -247,6 +269,8 @@ static int v6_from_string(const char *s, size_t n, unsigned char b[16], char *wh
 			}
 		}
 		if (hl > 4) {
+			if (!why)
+				return -1;
 			char rep1[REPR_MAX], rep2[REPR_MAX], *t1 = strndup(h, hl), *t2 = strndup(s, n);
 
 			if (t1 && t2) {
@@ -291,9 +315,9 @@ static int v6_addr(const char *s, size_t n, unsigned char b[16], char *why, size
 		size_t sl = n - (size_t)(pct - s) - 1;
 
 		if (sl == 0 || memchr(pct + 1, '%', sl)) {
-			char rep[REPR_MAX], *t = strndup(s, n);
+			char rep[REPR_MAX], *t;
 
-			if (!t)
+			if (!why || !(t = strndup(s, n)))
 				return -1;
 			pystr_repr(t, rep, sizeof rep);
 			free(t);
@@ -314,17 +338,45 @@ static int v4_addr(const char *s, size_t n, unsigned char b[4], char *why, size_
 	return v4_from_string(s, n, b, why, whylen);
 }
 
+/*
+ * A plain dotted quad in one pass: accepts only what v4_from_string
+ * accepts (four octets of 1-3 digits, no leading zero, at most 255), and
+ * leaves everything else to it.
+ */
+static bool v4_quick(const char *s, unsigned char b[4])
+{
+	for (int k = 0; k < 4; k++) {
+		unsigned v = 0;
+		int d = 0;
+
+		for (; *s >= '0' && *s <= '9' && d < 4; s++, d++)
+			v = v * 10 + (unsigned)(*s - '0');
+		if (d == 0 || d > 3 || v > 255 || (d > 1 && s[-d] == '0'))
+			return false;
+		if (*s != (k < 3 ? '.' : '\0'))
+			return false;
+		b[k] = (unsigned char)v;
+		s++;
+	}
+	return true;
+}
+
 int iplist_parse_addr(const char *s, struct ip_addr *a, char *why, size_t whylen)
 {
-	char tmp[400];
-	size_t n = strlen(s);
+	size_t n;
 
 	memset(a, 0, sizeof *a);
-	if (v4_addr(s, n, a->b, tmp, sizeof tmp) == 0) {
+	if (v4_quick(s, a->b)) {
 		a->version = 4;
 		return 0;
 	}
-	if (v6_addr(s, n, a->b, tmp, sizeof tmp) == 0) {
+	n = strlen(s);
+	/* only the last message is shown: the tries need none */
+	if (v4_addr(s, n, a->b, NULL, 0) == 0) {
+		a->version = 4;
+		return 0;
+	}
+	if (v6_addr(s, n, a->b, NULL, 0) == 0) {
 		a->version = 6;
 		return 0;
 	}
@@ -413,7 +465,13 @@ static int mask_prefix(unsigned long m)
 
 enum { NET_OK = 0, NET_ADDRERR = -1, NET_VALERR = -2 };
 
-static int v4_net(const char *s, size_t n, struct ip_net *net, char *why, size_t whylen)
+/*
+ * The parts of a network "addr[/mask]" common to both versions: more than
+ * one '/' is an AddressValueError; *an is the address part's length, *m
+ * and *mn the mask (NULL when there is none).
+ */
+static int net_split(const char *s, size_t n, size_t *an, const char **m, size_t *mn, char *why,
+		     size_t whylen)
 {
 	const char *sl = memchr(s, '/', n);
 
@@ -421,22 +479,47 @@ static int v4_net(const char *s, size_t n, struct ip_net *net, char *why, size_t
 		whyf_repr(why, whylen, "Only one '/' permitted in %s", s, n);
 		return NET_ADDRERR;
 	}
-	size_t an = sl ? (size_t)(sl - s) : n;
+	*an = sl ? (size_t)(sl - s) : n;
+	*m = sl ? sl + 1 : NULL;
+	*mn = sl ? n - *an - 1 : 0;
+	return NET_OK;
+}
+
+/* strict=True: no bit set past the prefix (scope: IPv6 %scope as written, for the text) */
+static int net_host_bits(const struct ip_net *net, int bits, const char *scope, size_t scopelen,
+			 char *why, size_t whylen)
+{
+	for (int bit = net->prefix; bit < bits; bit++)
+		if (net->addr.b[bit / 8] & (0x80 >> (bit % 8))) {
+			char a[80];
+
+			fmt_addr(&net->addr, scope, scopelen, a, sizeof a);
+			whyf(why, whylen, "%s/%d has host bits set", a, net->prefix);
+			return NET_VALERR;
+		}
+	return NET_OK;
+}
+
+static int v4_net(const char *s, size_t n, struct ip_net *net, char *why, size_t whylen)
+{
+	size_t an, mn;
+	const char *m;
+	int rc = net_split(s, n, &an, &m, &mn, why, whylen);
+
+	if (rc != NET_OK)
+		return rc;
 	memset(net, 0, sizeof *net);
 	if (v4_addr(s, an, net->addr.b, why, whylen) < 0)
 		return NET_ADDRERR;
 	net->addr.version = 4;
 	net->prefix = 32;
-	if (sl) {
-		const char *m = sl + 1;
-		size_t mn = n - an - 1;
+	if (m) {
 		int p = prefix_digits(m, mn, 32);
 
 		if (p < 0) {
 			unsigned char mb[4];
-			char tmp[300];
 
-			if (v4_from_string(m, mn, mb, tmp, sizeof tmp) < 0) {
+			if (v4_from_string(m, mn, mb, NULL, 0) < 0) {
 				whyf_repr(why, whylen, "%s is not a valid netmask", m, mn);
 				return NET_VALERR;
 			}
@@ -449,51 +532,34 @@ static int v4_net(const char *s, size_t n, struct ip_net *net, char *why, size_t
 		}
 		net->prefix = p;
 	}
-	for (int bit = net->prefix; bit < 32; bit++)
-		if (net->addr.b[bit / 8] & (0x80 >> (bit % 8))) {
-			char a[64];
-
-			fmt_addr(&net->addr, NULL, 0, a, sizeof a);
-			snprintf(why, whylen, "%s/%d has host bits set", a, net->prefix);
-			return NET_VALERR;
-		}
-	return NET_OK;
+	return net_host_bits(net, 32, NULL, 0, why, whylen);
 }
 
 static int v6_net(const char *s, size_t n, struct ip_net *net, char *why, size_t whylen)
 {
-	const char *sl = memchr(s, '/', n);
+	size_t an, mn;
+	const char *m;
+	int rc = net_split(s, n, &an, &m, &mn, why, whylen);
 
-	if (sl && memchr(sl + 1, '/', n - (size_t)(sl - s) - 1)) {
-		whyf_repr(why, whylen, "Only one '/' permitted in %s", s, n);
-		return NET_ADDRERR;
-	}
-	size_t an = sl ? (size_t)(sl - s) : n;
+	if (rc != NET_OK)
+		return rc;
 	memset(net, 0, sizeof *net);
 	if (v6_addr(s, an, net->addr.b, why, whylen) < 0)
 		return NET_ADDRERR;
 	net->addr.version = 6;
 	net->prefix = 128;
-	if (sl) {
-		int p = prefix_digits(sl + 1, n - an - 1, 128);
+	if (m) {
+		int p = prefix_digits(m, mn, 128);
 
 		if (p < 0) {
-			whyf_repr(why, whylen, "%s is not a valid netmask", sl + 1, n - an - 1);
+			whyf_repr(why, whylen, "%s is not a valid netmask", m, mn);
 			return NET_VALERR;
 		}
 		net->prefix = p;
 	}
-	for (int bit = net->prefix; bit < 128; bit++)
-		if (net->addr.b[bit / 8] & (0x80 >> (bit % 8))) {
-			char a[80];
-			const char *pct = memchr(s, '%', an);
-
-			fmt_addr(&net->addr, pct ? pct + 1 : NULL, pct ? an - (size_t)(pct - s) - 1 : 0,
-				 a, sizeof a);
-			snprintf(why, whylen, "%s/%d has host bits set", a, net->prefix);
-			return NET_VALERR;
-		}
-	return NET_OK;
+	const char *pct = memchr(s, '%', an);
+	return net_host_bits(net, 128, pct ? pct + 1 : NULL, pct ? an - (size_t)(pct - s) - 1 : 0,
+			     why, whylen);
 }
 
 /* spf_engine's _cidrmatch network part: IPv4Network, on AddressValueError IPv6Network */

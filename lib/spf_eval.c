@@ -15,6 +15,7 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +28,8 @@
 #include "spf_macro.h"
 #include "spf_record.h"
 
-void spf_eval_trace(struct spf_check *c, const char *fmt, ...)
+void spf_eval_trace_line(struct spf_check *c, const char *fmt, ...)
 {
-	if (c->trace == NULL)
-		return;
 	char line[1200];
 	va_list ap;
 	va_start(ap, fmt);
@@ -81,49 +80,41 @@ struct frame *spf_eval_top(struct spf_check *c)
 
 static void frame_clear(struct frame *f)
 {
-	free(f->domain);
-	free(f->include_target);
+	free(f->own_domain);
+	free(f->own_target);
 	spf_record_free(f->rec);
-	memset(f, 0, sizeof(*f));
+	f->domain = f->include_target = NULL;
+	f->own_domain = f->own_target = NULL;
+	f->rec = NULL;
 }
 
 static void frame_result(struct spf_check *c, enum spf_result r, const struct spf_term *t);
 
-static int push_frame(struct spf_check *c, enum frame_kind kind, const char *domain)
+/*
+ * domain is the frame's (for FR_INCLUDE also the include_target); own is
+ * what to free of it, NULL if it is someone else's.  own is freed on
+ * failure too.
+ */
+static int push_frame(struct spf_check *c, enum frame_kind kind, const char *domain, char *own)
 {
 	if (c->depth >= MAX_FRAMES) {
+		free(own);
 		spf_eval_error(c, SPF_PERMERROR, "Too many levels of recursion");
 		return -1;
 	}
 	struct frame *f = &c->stack[c->depth];
 	memset(f, 0, sizeof(*f));
 	f->kind = kind;
-	f->domain = strdup(domain);
-	if (f->domain == NULL) {
-		spf_eval_error(c, SPF_TEMPERROR, "Out of memory");
-		return -1;
+	f->domain = domain;
+	if (kind == FR_INCLUDE) {
+		f->include_target = domain;
+		f->own_target = own;
+	} else {
+		f->own_domain = own;
 	}
 	c->depth++;
 	c->phase = PH_FETCH;
 	return 0;
-}
-
-static bool labels_ok(const char *d)
-{
-	/* pyspf's dns_spf(): any empty or over-long label means no record */
-	size_t lab = 0;
-	if (*d == '\0')
-		return false;
-	for (; *d; d++) {
-		if (*d == '.') {
-			if (lab == 0)
-				return false;
-			lab = 0;
-		} else if (++lab > 63) {
-			return false;
-		}
-	}
-	return lab > 0;
 }
 
 /* The frame's domain has no SPF record. */
@@ -145,12 +136,51 @@ static void frame_no_record(struct spf_check *c)
 static void fetch_record(struct spf_check *c)
 {
 	struct frame *f = spf_eval_top(c);
-	if (!labels_ok(f->domain)) {
+	if (f->tg)
+		spf_lookup_prepare_key(c, OP_RECORD, f->tg, DNS_T_TXT);
+	else if (!spf_lookup_prepare(c, OP_RECORD, f->domain, DNS_T_TXT))
+		return;
+	if (!c->slots[0].labels_ok) {
+		spf_lookup_free(c);
 		spf_eval_trace(c, "%s: not a valid domain name, no record", f->domain);
 		frame_no_record(c);
 		return;
 	}
-	spf_lookup_one(c, OP_RECORD, f->domain, DNS_T_TXT);
+	spf_lookup_send(c);
+}
+
+/*
+ * The parse of an answer's SPF record, kept on the (cached) answer itself,
+ * so that a popular record is parsed once per TTL and found again without
+ * hashing or comparing its text.  A parse depends on the domain too (terms
+ * without domain-spec use it), so it is used only for that domain.
+ */
+struct rec_aux {
+	struct spf_record *rec;
+	size_t idx;             /* the SPF record among the answer's TXT records */
+	char domain[];
+};
+
+static void rec_aux_free(void *p)
+{
+	struct rec_aux *a = p;
+	spf_record_free(a->rec);
+	free(a);
+}
+
+static void rec_attach(struct spf_check *c, struct slot *s, size_t idx, const char *domain,
+		       struct spf_record *rec)
+{
+	size_t dlen = strlen(domain);
+	struct rec_aux *a = s->held ? malloc(sizeof(*a) + dlen + 1) : NULL;
+	if (a == NULL)
+		return;  /* parsed again next time */
+	a->rec = rec;
+	rec->refs++;
+	a->idx = idx;
+	memcpy(a->domain, domain, dlen + 1);
+	dns_answer_attach(c->dns, s->held, a, rec_aux_free,
+			  sizeof(*a) + dlen + 1 + rec->bytes + rec->targets_bytes);
 }
 
 static void got_record(struct spf_check *c)
@@ -163,45 +193,72 @@ static void got_record(struct spf_check *c)
 	if (!c->top_fetched) {
 		c->top_fetched = true;
 		if (s->n > 0) {
-			c->first_txt_len = s->rr[0].first_len <= s->rr[0].len ? s->rr[0].first_len : 0;
-			c->first_txt = malloc(c->first_txt_len + 1);
-			if (c->first_txt) {
-				memcpy(c->first_txt, s->rr[0].data, c->first_txt_len);
-				c->first_txt[c->first_txt_len] = '\0';
+			size_t fl = s->rr[0].first_len <= s->rr[0].len ? s->rr[0].first_len : 0;
+			c->first_txt_len = fl;
+			if (fl == s->rr[0].len) {
+				/* the data is NUL-terminated right there */
+				c->first_held = s->held;
+				c->first_held->refs++;
+				c->first_txt = (const char *)s->rr[0].data;
+			} else {
+				char *t = malloc(fl + 1);
+				if (t) {
+					memcpy(t, s->rr[0].data, fl);
+					t[fl] = '\0';
+				}
+				c->first_txt = c->first_copy = t;
 			}
 		}
 	}
 	if (spf_lookup_void(c, s))
 		return;
-	const struct rrcopy *spf = NULL;
-	for (size_t k = 0; k < s->n; k++) {
-		if (!spf_record_is_spf1((const char *)s->rr[k].data, s->rr[k].len))
-			continue;
-		if (spf) {
-			spf_eval_error(c, SPF_PERMERROR, "Two or more type TXT spf records found.");
+
+	const struct dns_rr *spf = NULL;
+	struct spf_record *rec = NULL;
+	if (s->held && s->held->aux_free == rec_aux_free) {
+		const struct rec_aux *a = s->held->aux;
+		if (strcmp(a->domain, f->domain) == 0) {
+			/* checked and parsed before: one SPF record, ASCII, valid */
+			spf = &s->rr[a->idx];
+			rec = a->rec;
+			rec->refs++;
+		}
+	}
+	if (rec == NULL) {
+		for (size_t k = 0; k < s->n; k++) {
+			if (!spf_record_is_spf1((const char *)s->rr[k].data, s->rr[k].len))
+				continue;
+			if (spf) {
+				spf_eval_error(c, SPF_PERMERROR, "Two or more type TXT spf records found.");
+				return;
+			}
+			spf = &s->rr[k];
+		}
+		if (spf == NULL) {
+			frame_no_record(c);
 			return;
 		}
-		spf = &s->rr[k];
-	}
-	if (spf == NULL) {
-		frame_no_record(c);
-		return;
-	}
-	for (size_t k = 0; k < spf->len; k++) {
-		if (spf->data[k] >= 0x80) {
-			char repr[PROBLEM_LEN - 40];
-			spf_bytes_repr(repr, sizeof(repr), spf->data, spf->len);
-			spf_eval_error(c, SPF_PERMERROR, "Non-ascii characters found: %s", repr);
-			return;
+		for (size_t k = 0; k < spf->len; k++) {
+			if (spf->data[k] >= 0x80) {
+				char repr[PROBLEM_LEN - 40];
+				spf_bytes_repr(repr, sizeof(repr), spf->data, spf->len);
+				spf_eval_error(c, SPF_PERMERROR, "Non-ascii characters found: %s", repr);
+				return;
+			}
 		}
 	}
 	spf_eval_trace(c, "record %s: %.*s", f->domain, (int)(spf->len > 800 ? 800 : spf->len),
 	      (const char *)spf->data);
-	char err[PROBLEM_LEN];
-	struct spf_record *rec;
-	if (spf_record_parse((const char *)spf->data, spf->len, f->domain, &rec, err, sizeof(err)) < 0) {
-		spf_eval_error(c, SPF_PERMERROR, "%s", err);
-		return;
+	if (rec == NULL) {
+		char err[PROBLEM_LEN];
+		if (spf_record_parse((const char *)spf->data, spf->len, f->domain, &rec, err,
+				     sizeof(err)) < 0) {
+			spf_eval_error(c, SPF_PERMERROR, "%s", err);
+			return;
+		}
+		if (rec->targets == NULL)
+			spf_lookup_targets(rec, f->domain);
+		rec_attach(c, s, (size_t)(spf - s->rr), f->domain, rec);
 	}
 	spf_record_free(f->rec);
 	f->rec = rec;
@@ -292,11 +349,24 @@ static void redirect(struct spf_check *c)
 	spf_eval_trace(c, "redirect=%s -> %s", f->rec->redirect, target);
 	spf_record_free(f->rec);
 	f->rec = NULL;
-	free(f->domain);
+	free(f->own_domain);
+	f->own_domain = target;
 	f->domain = target;
+	f->tg = NULL;
 	f->ti = 0;
 	f->redirected = true;
 	c->phase = PH_FETCH;
+}
+
+static void lookup(struct spf_check *c, enum op op, const char *name, const struct spf_target *tg,
+		   int type)
+{
+	if (tg == NULL) {
+		spf_lookup_one(c, op, name, type);
+		return;
+	}
+	spf_lookup_prepare_key(c, op, tg, type);
+	spf_lookup_send(c);
 }
 
 /* Evaluate terms of the top frame until one needs DNS or decides. */
@@ -338,42 +408,51 @@ static void eval_terms(struct spf_check *c)
 		default:
 			break;
 		}
-		char *target;
-		if (spf_eval_expand(c, t->domain, 0, &target) <= 0)
-			return;
+		/* known since the parse, or expanded now */
+		const struct spf_target *tg = f->rec->targets ?
+			&((const struct spf_target *)f->rec->targets)[f->ti] : NULL;
+		const char *target;
+		char *own = NULL;
+		if (tg && tg->name) {
+			target = tg->name;
+		} else {
+			tg = NULL;
+			if (spf_eval_expand(c, t->domain, 0, &own) <= 0)
+				return;
+			target = own;
+		}
 		if (target[0] == '\0') {
-			free(target);
+			free(own);
 			spf_eval_error(c, SPF_PERMERROR, "empty domain:: %s", t->text);
 			return;
 		}
 		if (!count_lookup(c)) {
-			free(target);
+			free(own);
 			return;
 		}
 		spf_eval_trace(c, "%s -> %s (lookup %u)", mech_name(t->mech), target, c->lookups);
 		switch (t->mech) {
 		case SPF_MECH_INCLUDE:
 			if (strcasecmp(target, f->domain) == 0) {
-				free(target);
+				free(own);
 				if (strcmp(t->text, "include") == 0)
 					spf_eval_error(c, SPF_PERMERROR, "include mechanism missing domain: %s", t->text);
 				else
 					spf_eval_error(c, SPF_PERMERROR, "include has trivial recursion: %s", t->text);
 				return;
 			}
-			if (push_frame(c, FR_INCLUDE, target) == 0)
-				spf_eval_top(c)->include_target = target;
-			else
-				free(target);
+			/* the record of the frame below outlives this one: tg stays valid */
+			if (push_frame(c, FR_INCLUDE, target, own) == 0)
+				spf_eval_top(c)->tg = tg;
 			return;
 		case SPF_MECH_A:
-			spf_lookup_one(c, OP_A, target, c->cl.v6 ? DNS_T_AAAA : DNS_T_A);
+			lookup(c, OP_A, target, tg, c->cl.v6 ? DNS_T_AAAA : DNS_T_A);
 			break;
 		case SPF_MECH_EXISTS:
-			spf_lookup_one(c, OP_EXISTS, target, DNS_T_A);
+			lookup(c, OP_EXISTS, target, tg, DNS_T_A);
 			break;
 		case SPF_MECH_MX:
-			spf_lookup_one(c, OP_MX, target, DNS_T_MX);
+			lookup(c, OP_MX, target, tg, DNS_T_MX);
 			break;
 		case SPF_MECH_PTR:
 			spf_eval_start_ptr(c, false, target);
@@ -381,7 +460,7 @@ static void eval_terms(struct spf_check *c)
 		default:
 			break;
 		}
-		free(target);
+		free(own);
 		return;
 	}
 }
@@ -396,21 +475,21 @@ static void frame_result(struct spf_check *c, enum spf_result r, const struct sp
 		struct frame *f = spf_eval_top(c);
 		if (f->kind == FR_TOP) {
 			c->result = r;
-			free(c->mechanism);
-			c->mechanism = t ? strdup(t->text) : NULL;
+			c->mechanism = t ? t->text : NULL;
 			spf_eval_trace(c, "decided by %s: %s", t ? t->text : "(default)", spf_result_word(r));
 			c->phase = PH_EXP;
 			return;
 		}
-		char *target = f->include_target;
-		f->include_target = NULL;
+		const char *target = f->include_target;
+		char *own = f->own_target;
+		f->own_target = NULL;
 		frame_clear(f);
 		c->depth--;
 		struct frame *p = spf_eval_top(c);
 		const struct spf_term *it = &p->rec->terms[p->ti];
 		spf_eval_trace(c, "include:%s gave %s", target ? target : "?", spf_result_word(r));
 		if (r == SPF_PASS) {
-			free(target);
+			free(own);
 			r = it->result;
 			t = it;
 			continue;
@@ -418,10 +497,10 @@ static void frame_result(struct spf_check *c, enum spf_result r, const struct sp
 		if (r == SPF_NONE) {
 			spf_eval_error(c, SPF_PERMERROR, "No valid SPF record for included domain: %s: %s",
 			      target ? target : "", it->text);
-			free(target);
+			free(own);
 			return;
 		}
-		free(target);
+		free(own);
 		p->ti++;
 		c->phase = PH_TERMS;
 		return;
@@ -430,12 +509,26 @@ static void frame_result(struct spf_check *c, enum spf_result r, const struct sp
 
 /* ---- answers ---- */
 
-static int mx_cmp(const void *a, const void *b)
+static int mx_cmp(const struct dns_rr *x, const struct dns_rr *y)
 {
-	const struct rrcopy *x = a, *y = b;
 	if (x->pref != y->pref)
 		return x->pref < y->pref ? -1 : 1;
 	return strcmp((const char *)x->data, (const char *)y->data);
+}
+
+/* The exchanges by preference, then name (at most MAX_MX). */
+static void mx_names(const struct slot *s, const char **names)
+{
+	const struct dns_rr *v[MAX_MX];
+	for (size_t k = 0; k < s->n; k++) {
+		const struct dns_rr *x = &s->rr[k];
+		size_t j = k;
+		for (; j > 0 && mx_cmp(v[j - 1], x) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+	for (size_t k = 0; k < s->n; k++)
+		names[k] = (const char *)v[k]->data;
 }
 
 static const struct spf_term *cur_term(struct spf_check *c)
@@ -538,9 +631,11 @@ static void process_batch(struct spf_check *c)
 			spf_eval_error(c, SPF_PERMERROR, "More than %d MX records returned", MAX_MX);
 			break;
 		}
-		if (s->n > 1)
-			qsort(s->rr, s->n, sizeof(*s->rr), mx_cmp);
-		spf_lookup_names(c, OP_MX_ADDRS, s, s->n);
+		{
+			const char *names[MAX_MX];
+			mx_names(s, names);
+			spf_lookup_names(c, OP_MX_ADDRS, names, s->n);
+		}
 		return;  /* the new batch is running */
 	case OP_MX_ADDRS: {
 		const struct spf_term *t = cur_term(c);
@@ -564,7 +659,13 @@ static void process_batch(struct spf_check *c)
 		}
 		if (spf_lookup_void(c, s))
 			break;
-		spf_lookup_names(c, OP_PTR_ADDRS, s, s->n > MAX_PTR ? MAX_PTR : s->n);
+		{
+			const char *names[MAX_PTR];
+			size_t n = s->n > MAX_PTR ? MAX_PTR : s->n;
+			for (size_t k = 0; k < n; k++)
+				names[k] = (const char *)s->rr[k].data;
+			spf_lookup_names(c, OP_PTR_ADDRS, names, n);
+		}
 		return;
 	case OP_PTR_ADDRS:
 		got_ptr_addrs(c);
@@ -619,25 +720,53 @@ bool spf_eval_step(struct spf_check *c)
 	return false;
 }
 
+/*
+ * Checks are started at the rate of requests: keep a few spare ones
+ * rather than ask malloc for a check's several kilobytes each time.  (Not
+ * under ASan, which should see every use after free.)
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHECKS_KEEP 0
+#else
+#define CHECKS_KEEP 8
+#endif
+static struct spf_check *spare_checks;
+static int nspare_checks;
+
+static struct spf_check *check_alloc(void)
+{
+	struct spf_check *c = spare_checks;
+	if (c) {
+		spare_checks = c->next_free;
+		nspare_checks--;
+	} else if ((c = malloc(sizeof(*c))) == NULL) {
+		return NULL;
+	}
+	memset(c, 0, offsetof(struct spf_check, stack));
+	return c;
+}
+
 static void check_free(struct spf_check *c)
 {
 	spf_lookup_free(c);
 	dns_timer_stop(c->deadline);
 	for (int k = 0; k < c->depth; k++)
 		frame_clear(&c->stack[k]);
-	free(c->sender);
-	free(c->local);
-	free(c->odomain);
-	free(c->helo);
-	free(c->receiver);
-	free(c->default_exp);
+	free(c->ids);
 	free(c->p_value);
 	free(c->ptr_target);
-	free(c->mechanism);
 	free(c->explanation);
-	free(c->first_txt);
-	free(c);
+	free(c->first_copy);
+	dns_answer_release(c->first_held);
+	if (nspare_checks < CHECKS_KEEP) {
+		c->next_free = spare_checks;
+		spare_checks = c;
+		nspare_checks++;
+	} else {
+		free(c);
+	}
 }
+
 
 static void complete(struct spf_check *c)
 {
@@ -685,15 +814,72 @@ static void on_deadline(void *arg)
 	complete(c);
 }
 
-static char *dup_or(const char *s, const char *dflt)
+const char *spf_eval_tstamp(struct spf_check *c)
 {
-	return strdup(s ? s : dflt);
+	if (c->tstamp[0] == '\0')
+		snprintf(c->tstamp, sizeof(c->tstamp), "%lld", c->tnow);
+	return c->tstamp;
+}
+
+/* The identities as pyspf's query() sets them up, in one allocation. */
+static int set_identity(struct spf_check *c, const struct spf_request *req)
+{
+	const char *s = req->sender ? req->sender : "";
+	const char *h = req->helo ? req->helo : "";
+	const char *at = strchr(s, '@');
+	size_t hl = strlen(h), sl = strlen(s);
+	/* sender (a prefix + a text), local, odomain, helo, receiver, default_exp, domain */
+	const char *pre = "", *txt[7];
+	size_t len[7];
+
+	if (s[0] == '\0') {
+		pre = "postmaster@";
+		txt[0] = h, len[0] = hl;
+		txt[1] = "postmaster", len[1] = 10;
+		txt[2] = h, len[2] = hl;
+	} else if (at == NULL) {
+		txt[0] = s, len[0] = sl;
+		txt[1] = "postmaster", len[1] = 10;
+		txt[2] = s, len[2] = sl;
+	} else {
+		txt[0] = s, len[0] = sl;
+		if (at == s)
+			txt[1] = "postmaster", len[1] = 10;
+		else
+			txt[1] = s, len[1] = (size_t)(at - s);
+		txt[2] = at + 1, len[2] = sl - (size_t)(at + 1 - s);
+	}
+	txt[3] = h, len[3] = hl;
+	txt[4] = req->receiver ? req->receiver : "unknown", len[4] = strlen(txt[4]);
+	txt[5] = req->default_exp, len[5] = txt[5] ? strlen(txt[5]) : 0;
+	txt[6] = req->domain, len[6] = txt[6] ? strlen(txt[6]) : 0;
+	size_t pl = strlen(pre), total = pl;
+	for (int k = 0; k < 7; k++)
+		total += len[k] + 1;
+	char *p = c->ids = malloc(total);
+	if (p == NULL)
+		return -1;
+	char **dst[7] = { &c->sender, &c->local, &c->odomain, &c->helo, &c->receiver,
+			  &c->default_exp, &c->domain };
+	for (int k = 0; k < 7; k++) {
+		if (txt[k] == NULL)
+			continue;
+		*dst[k] = p;
+		if (k == 0) {
+			memcpy(p, pre, pl);
+			p += pl;
+		}
+		memcpy(p, txt[k], len[k]);
+		p += len[k];
+		*p++ = '\0';
+	}
+	return 0;
 }
 
 struct spf_check *spf_check_start(struct dns_ctx *dns, const struct spf_request *req,
 				  spf_done_fn *done, void *arg)
 {
-	struct spf_check *c = calloc(1, sizeof(*c));
+	struct spf_check *c = check_alloc();
 	if (c == NULL) {
 		struct spf_response res = { .result = SPF_TEMPERROR, .problem = "Out of memory" };
 		done(arg, &res);
@@ -709,33 +895,9 @@ struct spf_check *spf_check_start(struct dns_ctx *dns, const struct spf_request 
 	c->servfail_void = req->servfail_void;
 	c->timeout_ms = req->timeout_ms;
 	c->start_ms = dns_now_ms();
-	snprintf(c->tstamp, sizeof(c->tstamp), "%lld", (long long)time(NULL));
+	c->tnow = (long long)time(NULL);
 
-	/* identities as pyspf's query() sets them up */
-	const char *s = req->sender ? req->sender : "";
-	const char *h = req->helo ? req->helo : "";
-	const char *at = strchr(s, '@');
-	if (s[0] == '\0') {
-		size_t n = strlen(h) + 12;
-		c->sender = malloc(n);
-		if (c->sender)
-			snprintf(c->sender, n, "postmaster@%s", h);
-		c->local = strdup("postmaster");
-		c->odomain = strdup(h);
-	} else if (at == NULL) {
-		c->sender = strdup(s);
-		c->local = strdup("postmaster");
-		c->odomain = strdup(s);
-	} else {
-		c->sender = strdup(s);
-		c->local = at == s ? strdup("postmaster") : strndup(s, (size_t)(at - s));
-		c->odomain = strdup(at + 1);
-	}
-	c->helo = strdup(h);
-	c->receiver = dup_or(req->receiver, "unknown");
-	c->default_exp = req->default_exp ? strdup(req->default_exp) : NULL;
-	if (!c->sender || !c->local || !c->odomain || !c->helo || !c->receiver ||
-	    (req->default_exp && !c->default_exp)) {
+	if (set_identity(c, req) < 0) {
 		spf_eval_error(c, SPF_TEMPERROR, "Out of memory");
 		complete(c);
 		return NULL;
@@ -743,20 +905,39 @@ struct spf_check *spf_check_start(struct dns_ctx *dns, const struct spf_request 
 	spf_eval_trace(c, "check ip=%s sender=%s helo=%s domain=%s", req->ip ? req->ip : "", c->sender,
 	      c->helo, req->domain ? req->domain : c->odomain);
 
-	char err[256];
-	if (spf_client_parse(&c->cl, req->ip ? req->ip : "", err, sizeof(err)) < 0) {
-		spf_eval_error(c, SPF_PERMERROR, "%s", err);
+	/* the HELO and MAIL FROM checks of a request share the client: its
+	 * forms are worked out once (the parse is pure) */
+	static char last_ip[64];
+	static struct spf_client last_cl;
+	const char *ip = req->ip ? req->ip : "";
+	if (last_ip[0] != '\0' && strcmp(ip, last_ip) == 0) {
+		c->cl = last_cl;
+	} else {
+		char err[256];
+		if (spf_client_parse(&c->cl, ip, err, sizeof(err)) < 0) {
+			spf_eval_error(c, SPF_PERMERROR, "%s", err);
+			complete(c);
+			return NULL;
+		}
+		size_t il = strlen(ip);
+		if (il < sizeof(last_ip)) {
+			memcpy(last_ip, ip, il + 1);
+			last_cl = c->cl;
+		}
+	}
+	if (push_frame(c, FR_TOP, req->domain ? c->domain : c->odomain, NULL) < 0) {
 		complete(c);
 		return NULL;
 	}
-	if (push_frame(c, FR_TOP, req->domain ? req->domain : c->odomain) < 0) {
-		complete(c);
-		return NULL;
-	}
-	if (c->timeout_ms > 0)
-		c->deadline = dns_timer_start(dns, c->timeout_ms, on_deadline, c);
 	if (spf_eval_step(c))
 		return NULL;
+	/* Only a check that waits for DNS needs its deadline: with every
+	 * answer in the cache it has ended by now.  The timer keeps the
+	 * deadline counted from the start. */
+	if (c->timeout_ms > 0) {
+		long long left = c->timeout_ms - (dns_now_ms() - c->start_ms);
+		c->deadline = dns_timer_start(dns, left > 0 ? (long)left : 0, on_deadline, c);
+	}
 	return c;
 }
 

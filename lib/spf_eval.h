@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns.h"
+#include "dnsmsg.h"
 #include "spf.h"
 #include "spf_record.h"
 
@@ -43,16 +45,37 @@ char *spf_idna_name(const char *name);
 #define MAX_FRAMES 32       /* lookups limit the depth long before this */
 #define MAX_MX 10
 #define MAX_PTR 10
+#define MAX_BATCH 10        /* lookups in one batch: MX or PTR names */
 #define PROBLEM_LEN 1024
+#define SLOT_NAME 256       /* queryable names are at most 253 octets */
 
 enum frame_kind { FR_TOP, FR_INCLUDE };
 
+/*
+ * The lookup of a term whose domain-spec has no macro is known once the
+ * record is parsed: its target and key form are worked out then and kept
+ * with the record (spf_record's targets, one per term; name NULL where
+ * the term needs evaluating), so a popular record's terms are expanded and
+ * normalised once per parse instead of once per check.
+ */
+struct spf_target {
+	const char *name;       /* what spf_eval_expand gives */
+	const char *key;        /* the slot name: lower case, IDNA, no trailing dot */
+	size_t keylen;          /* < SLOT_NAME */
+	uint32_t hash_txt, hash_a, hash_aaaa, hash_mx;
+	bool queryable, labels_ok;
+};
+
 struct frame {
 	enum frame_kind kind;
-	char *domain;
+	const char *domain;
+	char *own_domain;       /* what to free of it, if anything */
 	struct spf_record *rec;
 	size_t ti;
-	char *include_target;   /* FR_INCLUDE: the expanded include: argument */
+	/* FR_INCLUDE: the expanded include: argument (the first domain) */
+	const char *include_target;
+	char *own_target;
+	const struct spf_target *tg;   /* domain's key form, if known */
 	bool redirected;        /* this frame's record came through redirect= */
 };
 
@@ -76,15 +99,13 @@ enum phase {
 	PH_END,
 };
 
-struct rrcopy {
-	uint16_t pref;
-	size_t len, first_len;
-	unsigned char *data;
-};
-
 struct slot {
 	struct spf_check *c;
-	char *name;
+	char *name;             /* nbuf, or the heap for a long name */
+	size_t len;
+	uint32_t hash;          /* DNS_KEY_HASH of (type, name) */
+	bool queryable;         /* spf_name_queryable(name) */
+	bool labels_ok;         /* the name as given passes pyspf's label check */
 	int type;
 	struct dns_query *q;
 	bool done, sent;
@@ -92,9 +113,16 @@ struct slot {
 	bool from_cache;
 	uint32_t ttl;
 	size_t n;
-	struct rrcopy *rr;
+	const struct dns_rr *rr;        /* the records of held */
+	struct dnsmsg_result *held;     /* reference to the shared answer */
+	char nbuf[SLOT_NAME];
 };
 
+/*
+ * A check is allocated often and mostly small in use: the members up to
+ * `stack` are zeroed when it starts, the rest (frames, slots, problem
+ * text) is written before it is read.
+ */
 struct spf_check {
 	struct dns_ctx *dns;
 	spf_done_fn *done;
@@ -102,18 +130,20 @@ struct spf_check {
 	spf_trace_fn *trace;
 	void *trace_arg;
 
-	/* identity */
 	struct spf_client cl;
+	/* identity: all in one allocation (ids) */
 	char *sender, *local, *odomain, *helo, *receiver, *default_exp;
+	char *domain;           /* the request's domain, NULL = odomain */
+	char *ids;
+	long long tnow;         /* %{t}, formatted into tstamp when used */
 	char tstamp[24];
 	int void_limit, lookup_limit;
 	bool servfail_void;
 
 	enum phase phase;
-	struct frame stack[MAX_FRAMES];
 	int depth;
 
-	/* the current batch */
+	/* the current batch: slots[0..nslots) */
 	enum op op;
 	struct slot *slots;
 	size_t nslots, pending;
@@ -127,37 +157,63 @@ struct spf_check {
 	/* outcome */
 	bool finished;
 	enum spf_result result;
-	char problem[PROBLEM_LEN];
 	bool has_problem;
-	char *mechanism;
+	const char *mechanism;  /* a term's text; the top frame's record keeps it */
 	char *explanation;
 	bool exp_from_record;
-	char *first_txt;
+	const char *first_txt;  /* inside first_held, or first_copy */
 	size_t first_txt_len;
+	struct dnsmsg_result *first_held;
+	char *first_copy;
 	unsigned lookups, voids, queries, cache_hits;
 
 	struct dns_timer *deadline;
 	long timeout_ms;
 	long long start_ms;
 	bool in_step;
+	struct spf_check *next_free;
+
+	/* not zeroed at start */
+	struct frame stack[MAX_FRAMES];
+	struct slot slot_space[MAX_BATCH];
+	char problem[PROBLEM_LEN];
 };
 
 /* spf_eval.c */
-void spf_eval_trace(struct spf_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void spf_eval_trace_line(struct spf_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* No formatting, not even of the arguments, when nobody reads the trace. */
+#define spf_eval_trace(c, ...) \
+	do { \
+		if ((c)->trace) \
+			spf_eval_trace_line((c), __VA_ARGS__); \
+	} while (0)
 /* A permerror or temperror ends the check (while building exp= it only drops the explanation). */
 void spf_eval_error(struct spf_check *c, enum spf_result r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool spf_eval_step(struct spf_check *c);
+/* %{t}: the check's start time, formatted on first use */
+const char *spf_eval_tstamp(struct spf_check *c);
 struct frame *spf_eval_top(struct spf_check *c);
 int spf_eval_expand(struct spf_check *c, const char *spec, int flags, char **out);
 void spf_eval_start_ptr(struct spf_check *c, bool for_p, const char *target);
 
 /* spf_lookup.c: batches of DNS lookups whose answers the step loop consumes */
-void spf_lookup_start(struct spf_check *c, enum op op, char **names, size_t n, int type);
 void spf_lookup_one(struct spf_check *c, enum op op, const char *name, int type);
-void spf_lookup_names(struct spf_check *c, enum op op, struct slot *from, size_t n);
+/*
+ * spf_lookup_one in two halves: the batch is set up (false, and the check
+ * ended, when out of memory) and the slot's labels_ok can be looked at
+ * before the query goes out (or spf_lookup_free drops it).
+ */
+bool spf_lookup_prepare(struct spf_check *c, enum op op, const char *name, int type);
+/* spf_lookup_prepare of a name whose key form is known */
+void spf_lookup_prepare_key(struct spf_check *c, enum op op, const struct spf_target *tg, int type);
+/* Work out a record's targets (see struct spf_target); false when out of memory. */
+bool spf_lookup_targets(struct spf_record *rec, const char *domain);
+void spf_lookup_send(struct spf_check *c);
+/* Address lookups of names[0..n) (n <= MAX_BATCH); the names may point
+ * into the current batch's answers, which this releases. */
+void spf_lookup_names(struct spf_check *c, enum op op, const char *const *names, size_t n);
 void spf_lookup_free(struct spf_check *c);
-char *spf_lookup_name(const char *s);
 bool spf_lookup_error(const struct slot *s);
 bool spf_lookup_failed(struct spf_check *c, const struct slot *s);
 bool spf_lookup_void(struct spf_check *c, const struct slot *s);

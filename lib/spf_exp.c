@@ -20,7 +20,7 @@
  * common); the policy layer turns those into '?' before they reach a
  * reply.  NUL would cut the text short, so it makes the exp unusable.
  */
-static bool exp_text_ok(const struct rrcopy *r)
+static bool exp_text_ok(const struct dns_rr *r)
 {
 	for (size_t k = 0; k < r->len; k++)
 		if (r->data[k] == 0 || r->data[k] >= 0x80)
@@ -36,7 +36,7 @@ void spf_exp_default(struct spf_check *c)
 	struct spf_macro_vars v = {
 		.s = c->sender, .l = c->local, .o = c->odomain, .d = f->domain, .i = c->cl.i,
 		.p = c->p_value ? c->p_value : "unknown", .v = c->cl.v6 ? "ip6" : "in-addr",
-		.h = c->helo, .c = c->cl.c, .r = c->receiver, .t = c->tstamp,
+		.h = c->helo, .c = c->cl.c, .r = c->receiver, .t = spf_eval_tstamp(c),
 	};
 	char err[256];
 	char *out;
@@ -89,7 +89,7 @@ void spf_exp_answer(struct spf_check *c)
 	struct spf_macro_vars v = {
 		.s = c->sender, .l = c->local, .o = c->odomain, .d = f->domain, .i = c->cl.i,
 		.p = c->p_value, .v = c->cl.v6 ? "ip6" : "in-addr", .h = c->helo, .c = c->cl.c,
-		.r = c->receiver, .t = c->tstamp,
+		.r = c->receiver, .t = spf_eval_tstamp(c),
 	};
 	char err[256];
 	char *out;

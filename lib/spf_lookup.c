@@ -16,6 +16,7 @@
 #include "spf_eval.h"
 #include "spf_macro.h"
 #include "spf_record.h"
+#include "dnscache.h"
 
 static const char *type_name(int t)
 {
@@ -28,18 +29,19 @@ static const char *type_name(int t)
 	}
 	return "?";
 }
+static void slot_release(struct slot *s)
+{
+	if (s->q)
+		dns_cancel(s->q);
+	dns_answer_release(s->held);
+	if (s->name != s->nbuf)
+		free(s->name);
+}
+
 void spf_lookup_free(struct spf_check *c)
 {
-	for (size_t k = 0; k < c->nslots; k++) {
-		struct slot *s = &c->slots[k];
-		if (s->q)
-			dns_cancel(s->q);
-		for (size_t j = 0; j < s->n; j++)
-			free(s->rr[j].data);
-		free(s->rr);
-		free(s->name);
-	}
-	free(c->slots);
+	for (size_t k = 0; k < c->nslots; k++)
+		slot_release(&c->slots[k]);
 	c->slots = NULL;
 	c->nslots = c->pending = 0;
 	c->op = OP_NONE;
@@ -53,7 +55,7 @@ static void trace_answer(struct spf_check *c, const struct slot *s)
 	size_t n = 0;
 	buf[0] = '\0';
 	for (size_t k = 0; k < s->n && n < sizeof(buf) - 1; k++) {
-		const struct rrcopy *r = &s->rr[k];
+		const struct dns_rr *r = &s->rr[k];
 		const char *sep = k ? ", " : "";
 		if (s->type == DNS_T_A && r->len == 4) {
 			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%u.%u.%u.%u", sep, r->data[0],
@@ -88,26 +90,13 @@ static void on_answer(void *arg, const struct dns_answer *ans)
 	if (ans->from_cache)
 		c->cache_hits++;
 	if (ans->status == DNS_S_OK && ans->n > 0) {
-		s->rr = calloc(ans->n, sizeof(*s->rr));
-		if (s->rr == NULL) {
+		/* a reference to the shared answer, not a copy of it */
+		s->held = dns_answer_hold(ans);
+		if (s->held == NULL) {
 			s->st = DNS_S_ERROR;
 		} else {
-			for (size_t k = 0; k < ans->n; k++) {
-				const struct dns_rr *r = &ans->rr[k];
-				struct rrcopy *d = &s->rr[s->n];
-				d->data = malloc(r->len + 1);
-				if (d->data == NULL) {
-					s->st = DNS_S_ERROR;
-					break;
-				}
-				if (r->len)
-					memcpy(d->data, r->data, r->len);
-				d->data[r->len] = '\0';
-				d->len = r->len;
-				d->first_len = r->first_len;
-				d->pref = r->pref;
-				s->n++;
-			}
+			s->rr = ans->rr;
+			s->n = ans->n;
 		}
 	}
 	trace_answer(c, s);
@@ -116,74 +105,288 @@ static void on_answer(void *arg, const struct dns_answer *ans)
 		spf_eval_step(c);
 }
 
-/*
- * Start lookups of names[0..n) with the given type.  Names that cannot be
- * queried (empty or long labels) are answered as empty without a query,
- * as pyspf does, and do not count as void (see slot_void).
- */
-void spf_lookup_start(struct spf_check *c, enum op op, char **names, size_t n, int type)
+/* A batch of n lookups of the given type; the slots' names are set next. */
+static struct slot *batch_begin(struct spf_check *c, enum op op)
 {
 	c->op = op;
-	c->slots = calloc(n ? n : 1, sizeof(*c->slots));
-	if (c->slots == NULL) {
-		for (size_t k = 0; k < n; k++)
-			free(names[k]);
-		spf_eval_error(c, SPF_TEMPERROR, "Out of memory");
-		return;
+	c->slots = c->slot_space;
+	c->nslots = c->pending = 0;
+	return c->slots;
+}
+
+/* pyspf's dns_spf(): any empty or over-long label means no record */
+static bool labels_ok(const char *d)
+{
+	size_t lab = 0;
+	if (*d == '\0')
+		return false;
+	for (; *d; d++) {
+		if (*d == '.') {
+			if (lab == 0)
+				return false;
+			lab = 0;
+		} else if (++lab > 63) {
+			return false;
+		}
 	}
-	c->nslots = n;
-	c->pending = 0;
-	for (size_t k = 0; k < n; k++) {
-		struct slot *s = &c->slots[k];
-		s->c = c;
-		s->name = names[k];
-		s->type = type;
+	return lab > 0;
+}
+
+/*
+ * The key form of a name into buf (SLOT_NAME bytes; *out is buf, or the
+ * heap for a long name): lower case, without one trailing dot, non-ASCII
+ * labels as IDNA, with its hash for type, whether it can be queried, and
+ * whether the name as given passes pyspf's label check.  For an ASCII
+ * name one pass does it all.  false when out of memory.
+ */
+struct name_key {
+	char *name;
+	size_t len;
+	uint32_t hash;
+	bool queryable, labels_ok;
+};
+
+static bool name_key(const char *src, int type, char *buf, struct name_key *k)
+{
+	uint32_t h = DNS_KEY_HASH_INIT(type);
+	size_t n = 0, lab = 0;
+	bool bad = false;
+	char *d = buf;
+	unsigned char ch;
+
+	for (;; n++) {
+		ch = (unsigned char)src[n];
+		/* NUL ends it, non-ASCII or a long name take the slow way */
+		if ((unsigned char)(ch - 1) >= 0x7f || n >= SLOT_NAME - 1)
+			break;
+		ch = (unsigned char)(ch + ((unsigned)(ch - 'A') < 26u ? 'a' - 'A' : 0));
+		d[n] = (char)ch;
+		h = DNS_KEY_HASH_STEP(h, ch);
+		if (ch == '.') {
+			bad |= lab == 0 || lab > 63;
+			lab = 0;
+		} else {
+			lab++;
+		}
 	}
+	if (ch == '\0') {
+		/* the fast way: ASCII, fits */
+		bool dot = n > 0 && d[n - 1] == '.';
+		if (dot) {
+			/* rare: hash and check again without the dot */
+			n--;
+			d[n] = '\0';
+			h = DNS_KEY_HASH_INIT(type);
+			for (size_t j = 0; j < n; j++)
+				h = DNS_KEY_HASH_STEP(h, d[j]);
+			bad = !labels_ok(d);
+		} else {
+			d[n] = '\0';
+			bad |= lab == 0 || lab > 63;
+		}
+		k->labels_ok = !dot && !bad;
+		k->queryable = (n > 0 && d[n - 1] == '.') ? spf_name_queryable(d) : !bad && n <= 253;
+	} else {
+		char *heap = NULL;
+		const char *raw = src;
+		bool ascii = true;
+		for (const char *p = src; *p && ascii; p++)
+			ascii = (unsigned char)*p < 0x80;
+		if (!ascii) {
+			heap = spf_idna_name(src);
+			if (heap == NULL)
+				return false;
+			src = heap;
+		}
+		n = strlen(src);
+		if (n > 0 && src[n - 1] == '.')
+			n--;
+		if (n >= SLOT_NAME) {
+			d = heap ? heap : malloc(n + 1);
+			if (d == NULL)
+				return false;
+		}
+		h = DNS_KEY_HASH_INIT(type);
+		for (size_t j = 0; j < n; j++) {
+			char x = src[j];
+			d[j] = x >= 'A' && x <= 'Z' ? (char)(x + ('a' - 'A')) : x;
+			h = DNS_KEY_HASH_STEP(h, d[j]);
+		}
+		d[n] = '\0';
+		if (heap && d != heap)
+			free(heap);
+		k->labels_ok = labels_ok(raw);
+		k->queryable = spf_name_queryable(d);
+	}
+	k->name = d;
+	k->len = n;
+	k->hash = h;
+	return true;
+}
+
+static struct slot *slot_init(struct spf_check *c, int type)
+{
+	struct slot *s = &c->slots[c->nslots++];
+	s->c = c;
+	s->type = type;
+	s->q = NULL;
+	s->done = s->sent = s->from_cache = false;
+	s->st = DNS_S_OK;
+	s->ttl = 0;
+	s->n = 0;
+	s->rr = NULL;
+	s->held = NULL;
+	return s;
+}
+
+/* The next slot of the batch, named after src.  NULL when out of memory. */
+static struct slot *slot_add(struct spf_check *c, const char *src, int type)
+{
+	struct slot *s = &c->slots[c->nslots];
+	struct name_key k;
+	if (!name_key(src, type, s->nbuf, &k))
+		return NULL;
+	slot_init(c, type);
+	s->name = k.name;
+	s->len = k.len;
+	s->hash = k.hash;
+	s->queryable = k.queryable;
+	s->labels_ok = k.labels_ok;
+	return s;
+}
+
+void spf_lookup_prepare_key(struct spf_check *c, enum op op, const struct spf_target *tg, int type)
+{
+	batch_begin(c, op);
+	struct slot *s = slot_init(c, type);
+	memcpy(s->nbuf, tg->key, tg->keylen + 1);
+	s->name = s->nbuf;
+	s->len = tg->keylen;
+	s->hash = type == DNS_T_TXT ? tg->hash_txt : type == DNS_T_A ? tg->hash_a :
+		  type == DNS_T_AAAA ? tg->hash_aaaa : tg->hash_mx;
+	s->queryable = tg->queryable;
+	s->labels_ok = tg->labels_ok;
+}
+
+bool spf_lookup_targets(struct spf_record *rec, const char *domain)
+{
+	size_t n = rec->nterms, strbytes = 0;
+	char **tmp = calloc(n ? 2 * n : 1, sizeof(*tmp));   /* target, key per term */
+	size_t *klen = calloc(n ? n : 1, sizeof(*klen));
+	struct name_key *kk = calloc(n ? n : 1, sizeof(*kk));
+	bool ok = tmp && klen && kk;
+	char buf[SLOT_NAME];
+
+	for (size_t i = 0; ok && i < n; i++) {
+		const struct spf_term *t = &rec->terms[i];
+		if (t->mech != SPF_MECH_INCLUDE && t->mech != SPF_MECH_A && t->mech != SPF_MECH_MX &&
+		    t->mech != SPF_MECH_EXISTS)
+			continue;
+		const char *spec = t->domain ? t->domain : domain;
+		size_t sl = strlen(spec);
+		if (memchr(spec, '%', sl))
+			continue;       /* macros: expanded per check */
+		struct spf_macro_vars v = { 0 };
+		char err[64], *target;
+		if (spf_macro_expand(spec, sl, &v, 0, &target, err, sizeof(err)) != SPF_MACRO_OK)
+			continue;       /* the check reports it */
+		if (target[0] == '\0' || !name_key(target, DNS_T_TXT, buf, &kk[i]) || kk[i].name != buf) {
+			if (kk[i].name && kk[i].name != buf)
+				free(kk[i].name);
+			kk[i].name = NULL;
+			free(target);
+			continue;
+		}
+		klen[i] = kk[i].len;
+		tmp[2 * i] = target;
+		tmp[2 * i + 1] = strdup(buf);
+		if (tmp[2 * i + 1] == NULL)
+			ok = false;
+		else
+			strbytes += strlen(target) + 1 + klen[i] + 1;
+	}
+	size_t bytes = n * sizeof(struct spf_target) + strbytes;
+	struct spf_target *tg = ok ? malloc(bytes ? bytes : 1) : NULL;
+	if (tg) {
+		char *p = (char *)(tg + n);
+		for (size_t i = 0; i < n; i++) {
+			memset(&tg[i], 0, sizeof(tg[i]));
+			if (tmp[2 * i] == NULL || tmp[2 * i + 1] == NULL)
+				continue;
+			size_t tl = strlen(tmp[2 * i]) + 1;
+			memcpy(p, tmp[2 * i], tl);
+			tg[i].name = p;
+			p += tl;
+			memcpy(p, tmp[2 * i + 1], klen[i] + 1);
+			tg[i].key = p;
+			p += klen[i] + 1;
+			tg[i].keylen = klen[i];
+			tg[i].hash_txt = kk[i].hash;
+			tg[i].hash_a = dnscache_hash(tg[i].key, klen[i], DNS_T_A);
+			tg[i].hash_aaaa = dnscache_hash(tg[i].key, klen[i], DNS_T_AAAA);
+			tg[i].hash_mx = dnscache_hash(tg[i].key, klen[i], DNS_T_MX);
+			tg[i].queryable = kk[i].queryable;
+			tg[i].labels_ok = kk[i].labels_ok;
+		}
+		rec->targets = tg;
+		rec->targets_bytes = bytes;
+	}
+	for (size_t i = 0; tmp && i < 2 * n; i++)
+		free(tmp[i]);
+	free(tmp);
+	free(klen);
+	free(kk);
+	return tg != NULL;
+}
+
+/*
+ * Send the batch's lookups.  Names that cannot be queried (empty or long
+ * labels) are answered as empty without a query, as pyspf does, and do not
+ * count as void (see spf_lookup_void).
+ */
+void spf_lookup_send(struct spf_check *c)
+{
+	size_t n = c->nslots;
 	if (c->timeout_ms < 0) {
 		spf_eval_error(c, SPF_TEMPERROR, "DNS Error: exceeded max query lookup time");
 		return;
 	}
 	/* count first: a synchronous answer must not see pending reach 0 early */
 	for (size_t k = 0; k < n; k++)
-		if (spf_name_queryable(c->slots[k].name))
+		if (c->slots[k].queryable)
 			c->pending++;
 	for (size_t k = 0; k < n; k++) {
 		struct slot *s = &c->slots[k];
-		if (!spf_name_queryable(s->name)) {
+		if (!s->queryable) {
 			s->done = true;
 			s->st = DNS_S_NXDOMAIN;
-			spf_eval_trace(c, "dns %s %s: not a valid name, not queried", type_name(type), s->name);
+			spf_eval_trace(c, "dns %s %s: not a valid name, not queried", type_name(s->type), s->name);
 			continue;
 		}
 		s->sent = true;
 		c->queries++;
-		spf_eval_trace(c, "dns query %s %s", type_name(type), s->name);
-		s->q = dns_query(c->dns, s->name, type, on_answer, s);
+		spf_eval_trace(c, "dns query %s %s", type_name(s->type), s->name);
+		/* in key form already, unless it still ends in a dot (dns_query_key sees to that) */
+		s->q = dns_query_key(c->dns, s->name, s->len, s->hash, s->type, on_answer, s);
 	}
 }
 
-/* Name in lower case, without one trailing dot, non-ASCII labels as IDNA. */
-char *spf_lookup_name(const char *s)
+bool spf_lookup_prepare(struct spf_check *c, enum op op, const char *name, int type)
 {
-	char *r = spf_idna_name(s);
-	if (r == NULL)
-		return NULL;
-	size_t n = strlen(r);
-	if (n > 0 && r[n - 1] == '.')
-		r[--n] = '\0';
-	for (size_t k = 0; k < n; k++)
-		r[k] = (char)tolower((unsigned char)r[k]);
-	return r;
+	batch_begin(c, op);
+	if (slot_add(c, name, type) == NULL) {
+		c->op = OP_NONE;
+		c->slots = NULL;
+		spf_eval_error(c, SPF_TEMPERROR, "Out of memory");
+		return false;
+	}
+	return true;
 }
 
 void spf_lookup_one(struct spf_check *c, enum op op, const char *name, int type)
 {
-	char *nm = spf_lookup_name(name);
-	if (nm == NULL) {
-		spf_eval_error(c, SPF_TEMPERROR, "Out of memory");
-		return;
-	}
-	spf_lookup_start(c, op, &nm, 1, type);
+	if (spf_lookup_prepare(c, op, name, type))
+		spf_lookup_send(c);
 }
 
 bool spf_lookup_error(const struct slot *s)
@@ -239,35 +442,26 @@ bool spf_lookup_match(const struct spf_check *c, const struct slot *s, int bits)
 }
 
 /* Start the address lookups of a list of names (MX exchanges, PTR names). */
-void spf_lookup_names(struct spf_check *c, enum op op, struct slot *from, size_t n)
+void spf_lookup_names(struct spf_check *c, enum op op, const char *const *names, size_t n)
 {
-	char **names = calloc(n ? n : 1, sizeof(*names));
-	if (names == NULL) {
+	/* the names point into the current batch's answers: keep those until
+	 * the names are copied into the new batch's slots */
+	struct dnsmsg_result *keep[MAX_BATCH];
+	size_t nkeep = 0;
+	for (size_t k = 0; k < c->nslots && nkeep < MAX_BATCH; k++) {
+		keep[nkeep++] = c->slots[k].held;
+		c->slots[k].held = NULL;
+	}
+	spf_lookup_free(c);
+	batch_begin(c, op);
+	bool oom = false;
+	for (size_t k = 0; k < n && k < MAX_BATCH && !oom; k++)
+		oom = slot_add(c, names[k], c->cl.v6 ? DNS_T_AAAA : DNS_T_A) == NULL;
+	for (size_t k = 0; k < nkeep; k++)
+		dns_answer_release(keep[k]);
+	if (oom) {
 		spf_eval_error(c, SPF_TEMPERROR, "Out of memory");
 		return;
 	}
-	for (size_t k = 0; k < n; k++) {
-		names[k] = spf_lookup_name((const char *)from->rr[k].data);
-		if (names[k] == NULL) {
-			for (size_t j = 0; j < k; j++)
-				free(names[j]);
-			free(names);
-			spf_eval_error(c, SPF_TEMPERROR, "Out of memory");
-			return;
-		}
-	}
-	struct slot *old = c->slots;
-	size_t oldn = c->nslots;
-	c->slots = NULL;
-	c->nslots = 0;
-	/* free the previous batch only after its data was copied */
-	for (size_t k = 0; k < oldn; k++) {
-		for (size_t j = 0; j < old[k].n; j++)
-			free(old[k].rr[j].data);
-		free(old[k].rr);
-		free(old[k].name);
-	}
-	free(old);
-	spf_lookup_start(c, op, names, n, c->cl.v6 ? DNS_T_AAAA : DNS_T_A);
-	free(names);
+	spf_lookup_send(c);
 }

@@ -301,10 +301,22 @@ int spf_macro_expand(const char *spec, size_t len, const struct spf_macro_vars *
 {
 	struct buf b = { 0 };
 	*out = NULL;
-	int r = run(spec, len, v, flags, &b, err, errlen);
-	if (r != SPF_MACRO_OK) {
-		free(b.p);
-		return r;
+	if (len + 1 <= SPF_MACRO_MAX && memchr(spec, '%', len) == NULL) {
+		/* no macro at all (most domain-specs): the text as it is */
+		b.p = malloc(len + 1);
+		if (b.p == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return SPF_MACRO_ERR;
+		}
+		memcpy(b.p, spec, len);
+		b.p[len] = '\0';
+		b.len = len;
+	} else {
+		int r = run(spec, len, v, flags, &b, err, errlen);
+		if (r != SPF_MACRO_OK) {
+			free(b.p);
+			return r;
+		}
 	}
 	if (b.overflow) {
 		free(b.p);

@@ -482,5 +482,6 @@ void spf_record_free(struct spf_record *r)
 		return;
 	free(r->terms);
 	free(r->arena);
+	free(r->targets);
 	free(r);
 }

@@ -41,6 +41,10 @@ struct spf_record {
 	char *arena;
 	unsigned refs;            /* shared with the parse cache (spf_record.c) */
 	size_t bytes;             /* allocated size, for the cache's bound */
+	/* What the evaluator derives from the terms once (spf_eval.h's
+	 * spf_target array): one allocation, freed with the record. */
+	void *targets;
+	size_t targets_bytes;
 };
 
 /* true if txt (len bytes) is an SPF version 1 record ("v=spf1" then SP or end) */

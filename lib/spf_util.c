@@ -60,18 +60,30 @@ static void ip6_python(char *out, size_t outlen, const unsigned char a[16])
 	}
 	if (bestlen < 2)
 		best = -1;
-	size_t n = 0;
-	out[0] = '\0';
-	for (int k = 0; k < 8 && n < outlen; k++) {
+	/* by hand, as for IPv4 below: at most 39 characters */
+	static const char hex[] = "0123456789abcdef";
+	char tmp[48], *o = tmp;
+	for (int k = 0; k < 8; k++) {
 		if (k == best) {
-			n += (size_t)snprintf(out + n, outlen - n, "::");
+			*o++ = ':';
+			*o++ = ':';
 			k += bestlen - 1;
 			continue;
 		}
 		bool after_gap = best >= 0 && k == best + bestlen;
-		n += (size_t)snprintf(out + n, outlen - n, "%s%x", (k == 0 || after_gap) ? "" : ":",
-				      g[k]);
+		if (k != 0 && !after_gap)
+			*o++ = ':';
+		bool lead = true;
+		for (int sh = 12; sh >= 0; sh -= 4) {
+			unsigned v = (g[k] >> sh) & 15;
+			if (lead && v == 0 && sh > 0)
+				continue;
+			lead = false;
+			*o++ = hex[v];
+		}
 	}
+	*o = '\0';
+	snprintf(out, outlen, "%s", tmp);
 }
 
 /* "%u" of one byte, then sep; returns the end */
@@ -90,7 +102,8 @@ int spf_client_parse(struct spf_client *cl, const char *ip, char *err, size_t er
 {
 	unsigned char a[16];
 	memset(cl, 0, sizeof(*cl));
-	if (inet_pton(AF_INET, ip, a) == 1) {
+	/* the same strict dotted quad as inet_pton(AF_INET), for less */
+	if (spf_ip4_parse(ip, strlen(ip), a)) {
 		cl->v6 = false;
 		memcpy(cl->addr, a, 4);
 	} else if (inet_pton(AF_INET6, ip, a) == 1) {

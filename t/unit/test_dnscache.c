@@ -93,9 +93,56 @@ static void test_bound(void)
 	dnscache_free(c);
 }
 
+static int aux_freed;
+
+static void aux_free(void *p)
+{
+	aux_freed++;
+	(void)p;
+}
+
+/* What a user attaches to a cached answer is charged to its entry and
+ * freed with the answer. */
+static void test_aux(void)
+{
+	const size_t bound = 4000;
+	struct dnscache *c = dnscache_new(bound);
+	struct dnsmsg_result *r = res(DNS_S_OK, "a.example"), *r2 = res(DNS_S_OK, "b.example");
+	unsigned long n;
+	size_t bytes0, bytes;
+	uint32_t left;
+	static int token;
+
+	dnscache_put(c, "a.example", DNS_T_TXT, r, 300, 0);
+	dnscache_put(c, "b.example", DNS_T_TXT, r2, 300, 0);
+	dnscache_stats(c, &n, &bytes0);
+	dnscache_charge(c, r, dnsmsg_result_set_aux(r, &token, aux_free, 100));
+	dnscache_stats(c, &n, &bytes);
+	is_int((long)(bytes - bytes0), 100, "the entry is charged for its aux");
+	dnscache_charge(c, r, dnsmsg_result_set_aux(r, &token, aux_free, 40));
+	dnscache_stats(c, &n, &bytes);
+	is_int((long)(bytes - bytes0), 40, "replacing the aux charges the difference");
+	is_int(aux_freed, 1, "the replaced aux was freed");
+	/* b is the least recently used: a charge past the bound evicts it */
+	dnscache_get(c, "a.example", DNS_T_TXT, 0, &left);
+	dnscache_charge(c, r, dnsmsg_result_set_aux(r, &token, aux_free, bound - bytes0 + 1));
+	dnscache_stats(c, &n, &bytes);
+	ok(bytes <= bound && n == 1 && dnscache_get(c, "b.example", DNS_T_TXT, 0, &left) == NULL,
+	   "a charge over the bound evicts the least recently used");
+	dnscache_charge(c, r, dnsmsg_result_set_aux(r, &token, aux_free, bound + 1));
+	dnscache_stats(c, &n, &bytes);
+	ok(n == 0 && bytes == 0 && r->cache_entry == NULL, "an entry charged past the bound itself goes");
+	is_int(r->refs, 1, "... and drops its reference");
+	dnsmsg_result_unref(r);
+	is_int(aux_freed, 4, "the aux is freed with its answer");
+	dnsmsg_result_unref(r2);
+	dnscache_free(c);
+}
+
 int main(void)
 {
 	test_expiry();
 	test_bound();
+	test_aux();
 	return tap_done();
 }
