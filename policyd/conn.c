@@ -51,13 +51,28 @@ struct conn {
 	enum conn_state state;
 	bool eof;
 
-	struct evbuffer *in, *out;
-	size_t scanned;                 /* bytes of `in` known to hold no LF */
+	/*
+	 * Input not parsed yet: ilen bytes at ip.  While read_cb's conn_step()
+	 * runs, ip points into read_cb's stack buffer, so the usual request
+	 * (read whole, parsed at once) is never copied; what is left over (a
+	 * partial line, or lines waiting for room in the queue) is moved to
+	 * pend, which exists only while it holds something.
+	 */
+	const char *ip;
+	size_t ilen;
+	size_t scanned;                 /* bytes at ip known to hold no LF */
+	bool ip_stack;                  /* ip is in read_cb's buffer */
+	char *pend;
+	size_t pend_cap;
+	struct evbuffer *out;
 	struct event *ev_read, *ev_write, *ev_idle, *ev_deadline, *ev_kick;
 	bool reading, writing;
 
-	struct attr_req cur;            /* request being read */
-	struct attr_req *q[CONN_QUEUE_MAX];   /* complete requests, allocated when pipelined */
+	/* Requests keep their arena between uses: the one being read (NULL
+	 * until its first line), the complete ones, and one spare. */
+	struct attr_req *cur;
+	struct attr_req *q[CONN_QUEUE_MAX];
+	struct attr_req *spare;
 	size_t qhead, qlen;
 
 	struct policy_session *ps;
@@ -93,46 +108,85 @@ set_nonblock(int fd)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+static struct attr_req *
+req_get(struct conn *c)
+{
+	struct attr_req *r = c->spare;
+
+	if (r != NULL) {
+		c->spare = NULL;
+		return r;
+	}
+	r = malloc(sizeof(*r));
+	if (r != NULL)
+		attr_req_init(r);
+	return r;
+}
+
+/* Done with r: keep one for the next request (no malloc per request), free the others. */
+static void
+req_put(struct conn *c, struct attr_req *r)
+{
+	if (r == NULL)
+		return;
+	if (c->spare == NULL) {
+		attr_req_reset(r);
+		c->spare = r;
+	} else {
+		attr_req_clear(r);
+		free(r);
+	}
+}
+
+/* Forget the partial request and all unparsed input. */
+static void
+drop_input(struct conn *c)
+{
+	req_put(c, c->cur);
+	c->cur = NULL;
+	c->ip = NULL;
+	c->ilen = 0;
+	c->scanned = 0;
+	c->ip_stack = false;
+	free(c->pend);
+	c->pend = NULL;
+	c->pend_cap = 0;
+}
+
 /* Bad input: one log line, forget the partial request, answer what came before. */
 static void
 conn_bad(struct conn *c, const char *why)
 {
 	log_err("%s: %s; closing connection after %zu queued repl%s", c->peer, why, c->qlen +
 		(c->check_running ? 1 : 0), c->qlen + (c->check_running ? 1 : 0) == 1 ? "y" : "ies");
-	attr_req_clear(&c->cur);
-	evbuffer_drain(c->in, evbuffer_get_length(c->in));
+	drop_input(c);
 	c->state = CS_DRAIN;
 }
 
 static void
-handle_line(struct conn *c, const char *line, size_t len)
+handle_line(struct conn *c, const char *line, size_t len, int dbg)
 {
 	char disp[LOG_LINE_DISPLAY];
 	const char *err = NULL;
 	int rc;
 
-	if (debug_level(c) >= 4) {
+	if (dbg >= 4) {
 		attr_line_display(line, len, disp, sizeof(disp));
 		log_info("Read line: \"%s\"", disp);
 	}
-	if (attr_line_is_end(line, len)) {
-		if (debug_level(c) >= 4)
-			log_info("Found the end of entry");
-		struct attr_req *r = malloc(sizeof(*r));
-
-		if (r == NULL) {
-			conn_bad(c, "out of memory");
-			return;
-		}
-		*r = c->cur;
-		c->q[(c->qhead + c->qlen) % CONN_QUEUE_MAX] = r;
-		c->qlen++;
-		attr_req_init(&c->cur);
+	if (c->cur == NULL && (c->cur = req_get(c)) == NULL) {
+		conn_bad(c, "out of memory");
 		return;
 	}
-	rc = attr_req_add_line(&c->cur, line, len, &err);
-	if (rc == ATTR_NOMATCH) {
-		if (debug_level(c) >= 0) {
+	rc = attr_req_add_line(c->cur, line, len, &err);
+	if (rc == ATTR_END) {
+		if (dbg >= 4)
+			log_info("Found the end of entry");
+		c->q[(c->qhead + c->qlen) % CONN_QUEUE_MAX] = c->cur;
+		c->qlen++;
+		c->cur = NULL;
+	} else if (rc == ATTR_NOMATCH) {
+		if (dbg >= 0) {
 			attr_line_display(line, len, disp, sizeof(disp));
 			log_info("ERROR: Could not match line \"%s\"", disp);
 		}
@@ -149,39 +203,91 @@ handle_line(struct conn *c, const char *line, size_t len)
 static void
 conn_parse(struct conn *c)
 {
-	while (c->state == CS_OPEN && c->qlen < CONN_QUEUE_MAX) {
-		struct evbuffer_ptr start, p;
-		size_t eol_len = 0, len = evbuffer_get_length(c->in);
+	int dbg = debug_level(c);
 
-		if (c->scanned >= len)
-			p.pos = -1;
-		else if (evbuffer_ptr_set(c->in, &start, c->scanned, EVBUFFER_PTR_SET) < 0)
-			p.pos = -1;
-		else
-			p = evbuffer_search_eol(c->in, &start, &eol_len, EVBUFFER_EOL_LF);
-		if (p.pos < 0) {
-			c->scanned = len;
-			if (len > ATTR_LINE_MAX)
+	while (c->state == CS_OPEN && c->qlen < CONN_QUEUE_MAX && c->ilen > 0) {
+		const char *nl = memchr(c->ip + c->scanned, '\n', c->ilen - c->scanned);
+		size_t len;
+
+		if (nl == NULL) {
+			c->scanned = c->ilen;
+			if (c->ilen > ATTR_LINE_MAX)
 				conn_bad(c, "bad request: line too long");
 			return;
 		}
-		if ((size_t)p.pos > ATTR_LINE_MAX) {
+		len = (size_t)(nl - c->ip);
+		if (len > ATTR_LINE_MAX) {
 			conn_bad(c, "bad request: line too long");
 			return;
 		}
-		{
-			const char *line = (const char *)evbuffer_pullup(c->in, p.pos + 1);
-
-			if (line == NULL) {
-				conn_bad(c, "out of memory");
-				return;
-			}
-			handle_line(c, line, (size_t)p.pos);
+		handle_line(c, c->ip, len, dbg);
+		if (c->state == CS_OPEN) {
+			c->ip += len + 1;
+			c->ilen -= len + 1;
 		}
-		if (c->state == CS_OPEN)
-			evbuffer_drain(c->in, (size_t)p.pos + 1);
 		c->scanned = 0;
 	}
+}
+
+/*
+ * After parsing: unparsed input still on read_cb's stack moves to pend
+ * (-1 when out of memory); none left frees pend.
+ */
+static int
+keep_input(struct conn *c)
+{
+	if (c->ilen == 0) {
+		c->ip = NULL;
+		c->ip_stack = false;
+		free(c->pend);
+		c->pend = NULL;
+		c->pend_cap = 0;
+		return 0;
+	}
+	if (!c->ip_stack)
+		return 0;
+	/* pend is empty whenever ip is on the stack (read_cb appends otherwise) */
+	free(c->pend);
+	c->pend = malloc(c->ilen);
+	c->pend_cap = c->ilen;
+	if (c->pend == NULL) {
+		c->pend_cap = 0;
+		return -1;
+	}
+	memcpy(c->pend, c->ip, c->ilen);
+	c->ip = c->pend;
+	c->ip_stack = false;
+	return 0;
+}
+
+/*
+ * Add freshly read bytes behind the unparsed input in pend.  The input
+ * stays bounded: we read only while the queue has room, i.e. after
+ * conn_parse() took every complete line, so what is left is less than
+ * one line (ATTR_LINE_MAX) before this read's CONN_READ_CHUNK.
+ */
+static int
+pend_append(struct conn *c, const char *buf, size_t n)
+{
+	size_t off = (size_t)(c->ip - c->pend);
+
+	if (off > 0) {
+		memmove(c->pend, c->ip, c->ilen);
+		c->ip = c->pend;
+	}
+	if (c->pend_cap - c->ilen < n) {
+		size_t cap = c->ilen + n;
+		char *p = realloc(c->pend, cap);
+
+		if (p == NULL)
+			return -1;
+		c->pend = p;
+		c->pend_cap = cap;
+		c->ip = p;
+	}
+	memcpy(c->pend + c->ilen, buf, n);
+	c->ilen += n;
+	return 0;
 }
 
 /* A reply may only be one line: no CR, LF or other control bytes, never empty. */
@@ -266,11 +372,10 @@ start_check(struct conn *c)
 	event_add(c->ev_deadline, &tv);
 	pc = policy_check_start(c->ps, c->srv->conf, c->srv->dns, r, check_done, c);
 	c->in_start = false;
-	attr_req_clear(r);
-	free(r);
 	c->q[c->qhead] = NULL;
 	c->qhead = (c->qhead + 1) % CONN_QUEUE_MAX;
 	c->qlen--;
+	req_put(c, r);
 	if (c->check_running)
 		c->pc = pc;
 }
@@ -304,12 +409,11 @@ conn_step(struct conn *c)
 		conn_parse(c);
 		/* EOF: the input is done once no complete line is left in it */
 		if (c->eof && c->state == CS_OPEN && c->qlen < CONN_QUEUE_MAX) {
-			if (c->cur.bytes > 0 || evbuffer_get_length(c->in) > 0) {
+			if ((c->cur != NULL && c->cur->bytes > 0) || c->ilen > 0) {
 				/* an unfinished request is dropped, as Python does */
 				if (debug_level(c) >= 2)
 					log_info("%s: EOF in the middle of a request, discarded", c->peer);
-				attr_req_clear(&c->cur);
-				evbuffer_drain(c->in, evbuffer_get_length(c->in));
+				drop_input(c);
 			}
 			c->state = CS_DRAIN;
 		}
@@ -317,6 +421,11 @@ conn_step(struct conn *c)
 			break;
 		start_check(c);
 		/* answered synchronously: take the next one */
+	}
+	if (keep_input(c) < 0) {
+		log_err("%s: out of memory, closing connection", c->peer);
+		conn_free(c);
+		return;
 	}
 	if (!try_write(c)) {
 		conn_free(c);
@@ -358,10 +467,16 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 	/* not evbuffer_read(): it asks the kernel with ioctl(FIONREAD) how
 	 * much there is before every read, one more syscall per request */
 	n = read(c->in_fd, buf, sizeof(buf));
-	if (n > 0 && evbuffer_add(c->in, buf, (size_t)n) < 0) {
-		log_err("%s: out of memory, closing connection", c->peer);
-		conn_free(c);
-		return;
+	if (n > 0) {
+		if (c->ilen == 0) {
+			c->ip = buf;
+			c->ilen = (size_t)n;
+			c->ip_stack = true;
+		} else if (pend_append(c, buf, (size_t)n) < 0) {
+			log_err("%s: out of memory, closing connection", c->peer);
+			conn_free(c);
+			return;
+		}
 	}
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -422,11 +537,9 @@ conn_new(struct srv *s, int in_fd, int out_fd, const char *peer)
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
-	attr_req_init(&c->cur);
 	set_nonblock(in_fd);
 	if (out_fd != in_fd)
 		set_nonblock(out_fd);
-	c->in = evbuffer_new();
 	c->out = evbuffer_new();
 	c->ev_read = event_new(s->base, in_fd, EV_READ | EV_PERSIST, read_cb, c);
 	c->ev_write = event_new(s->base, out_fd, EV_WRITE | EV_PERSIST, write_cb, c);
@@ -436,7 +549,7 @@ conn_new(struct srv *s, int in_fd, int out_fd, const char *peer)
 	c->ps = policy_session_new();
 	conn_link(c, &s->conns);
 	s->nconns++;
-	if (c->in == NULL || c->out == NULL || c->ev_read == NULL || c->ev_write == NULL ||
+	if (c->out == NULL || c->ev_read == NULL || c->ev_write == NULL ||
 	    c->ev_idle == NULL || c->ev_deadline == NULL || c->ev_kick == NULL || c->ps == NULL) {
 		log_err("%s: out of memory, closing connection", peer);
 		conn_free(c);
@@ -468,8 +581,7 @@ void
 conn_shutdown(struct conn *c)
 {
 	if (c->state == CS_OPEN) {
-		attr_req_clear(&c->cur);
-		evbuffer_drain(c->in, evbuffer_get_length(c->in));
+		drop_input(c);
 		c->state = CS_DRAIN;
 	}
 	event_active(c->ev_kick, EV_TIMEOUT, 0);
@@ -494,12 +606,16 @@ conn_free(struct conn *c)
 	c->check_running = false;
 	if (c->ps != NULL)
 		policy_session_free(c->ps);
-	attr_req_clear(&c->cur);
+	drop_input(c);
 	for (size_t i = 0; i < CONN_QUEUE_MAX; i++) {
 		if (c->q[i] != NULL) {
 			attr_req_clear(c->q[i]);
 			free(c->q[i]);
 		}
+	}
+	if (c->spare != NULL) {
+		attr_req_clear(c->spare);
+		free(c->spare);
 	}
 	if (c->ev_read != NULL)
 		event_free(c->ev_read);
@@ -511,8 +627,6 @@ conn_free(struct conn *c)
 		event_free(c->ev_deadline);
 	if (c->ev_kick != NULL)
 		event_free(c->ev_kick);
-	if (c->in != NULL)
-		evbuffer_free(c->in);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
 	if (c->prev != NULL)
