@@ -26,12 +26,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "attr.h"
@@ -42,6 +42,8 @@
 enum conn_state { CS_OPEN, CS_DRAIN };
 
 #define LOG_LINE_DISPLAY 4000     /* a request line as shown in logs (log.c cuts at 4096) */
+#define CONN_OUT_MIN  512         /* first reply buffer: one reply with its headers */
+#define CONN_OUT_KEEP 4096        /* a bigger one is freed once written out */
 
 struct conn {
 	struct srv *srv;
@@ -64,9 +66,13 @@ struct conn {
 	bool ip_stack;                  /* ip is in read_cb's buffer */
 	char *pend;
 	size_t pend_cap;
-	struct evbuffer *out;
+	/* replies not written yet: obuf[ooff..olen); kept between requests while small */
+	char *obuf;
+	size_t ooff, olen, ocap;
 	struct event *ev_read, *ev_write, *ev_idle, *ev_deadline, *ev_kick;
 	bool reading, writing;
+	struct timeval idle_at;         /* loop time ev_idle was last armed at */
+	int idle_secs;                  /* ... for this long */
 
 	/* Requests keep their arena between uses: the one being read (NULL
 	 * until its first line), the complete ones, and one spare. */
@@ -91,12 +97,53 @@ debug_level(const struct conn *c)
 	return c->srv->conf != NULL && c->srv->conf->py != NULL ? c->srv->conf->py->debug_level : 1;
 }
 
+/*
+ * Re-arming at the same loop time (a read and its reply in one callback)
+ * would set the same deadline: libevent takes `now` from the loop's
+ * cached time.  Skipping it saves a timer update per request.
+ */
 static void
 arm_idle(struct conn *c)
 {
-	struct timeval tv = { server_idle_timeout(c->srv), 0 };
+	struct timeval tv = { server_idle_timeout(c->srv), 0 }, now = { 0, 0 };
 
+	if (event_base_gettimeofday_cached(c->srv->base, &now) == 0 && tv.tv_sec == c->idle_secs &&
+	    now.tv_sec == c->idle_at.tv_sec && now.tv_usec == c->idle_at.tv_usec &&
+	    event_pending(c->ev_idle, EV_TIMEOUT, NULL))
+		return;
 	event_add(c->ev_idle, &tv);
+	c->idle_at = now;
+	c->idle_secs = (int)tv.tv_sec;
+}
+
+static size_t
+out_pending(const struct conn *c)
+{
+	return c->olen - c->ooff;
+}
+
+/* Room for n more reply bytes at obuf + olen; NULL when out of memory. */
+static char *
+out_room(struct conn *c, size_t n)
+{
+	if (c->ocap - c->olen < n && c->ooff > 0) {
+		memmove(c->obuf, c->obuf + c->ooff, c->olen - c->ooff);
+		c->olen -= c->ooff;
+		c->ooff = 0;
+	}
+	if (c->ocap - c->olen < n) {
+		size_t cap = c->ocap != 0 ? c->ocap : CONN_OUT_MIN;
+		char *b;
+
+		while (cap - c->olen < n)
+			cap *= 2;
+		b = realloc(c->obuf, cap);
+		if (b == NULL)
+			return NULL;
+		c->obuf = b;
+		c->ocap = cap;
+	}
+	return c->obuf + c->olen;
 }
 
 static void
@@ -294,29 +341,48 @@ pend_append(struct conn *c, const char *buf, size_t n)
 static void
 queue_reply(struct conn *c, const char *action)
 {
-	size_t len = action != NULL ? strlen(action) : 0;
+	size_t len = action != NULL ? strlen(action) : 0, i = 0;
 	bool fixed = false;
+	char *o;
 
-	evbuffer_add(c->out, "action=", 7);
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)action[i] < 0x20 && action[i] != '\t')
-			fixed = true;
 	if (len == 0) {
 		log_err("%s: internal error: empty action; answering dunno", c->peer);
-		evbuffer_add(c->out, "dunno", 5);
-	} else if (!fixed) {
-		evbuffer_add(c->out, action, len);
-	} else {
-		for (size_t i = 0; i < len; i++) {
-			unsigned char ch = (unsigned char)action[i];
-
-			if (ch < 0x20 && ch != '\t')
-				ch = ' ';
-			evbuffer_add(c->out, &ch, 1);
-		}
-		log_err("%s: control bytes in reply replaced by blanks", c->peer);
+		action = "dunno";
+		len = 5;
 	}
-	evbuffer_add(c->out, "\n\n", 2);
+	o = out_room(c, 7 + len + 2);
+	if (o == NULL) {
+		/* as when the reply could not be queued before: the client times out */
+		log_err("%s: out of memory for a reply", c->peer);
+		return;
+	}
+	memcpy(o, "action=", 7);
+	memcpy(o + 7, action, len);
+	memcpy(o + 7 + len, "\n\n", 2);
+	c->olen += 7 + len + 2;
+	o += 7;
+	/* bytes below 0x20 eight at a time (tabs are allowed, and rare) */
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, o + i, 8);
+		if ((w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull) {
+			for (size_t j = i; j < i + 8; j++) {
+				if ((unsigned char)o[j] < 0x20 && o[j] != '\t') {
+					o[j] = ' ';
+					fixed = true;
+				}
+			}
+		}
+	}
+	for (; i < len; i++) {
+		if ((unsigned char)o[i] < 0x20 && o[i] != '\t') {
+			o[i] = ' ';
+			fixed = true;
+		}
+	}
+	if (fixed)
+		log_err("%s: control bytes in reply replaced by blanks", c->peer);
 }
 
 static void
@@ -327,7 +393,8 @@ check_done(void *arg, const char *action)
 	queue_reply(c, action);
 	c->pc = NULL;
 	c->check_running = false;
-	event_del(c->ev_deadline);
+	if (!c->in_start)       /* armed only once policy_check_start() returned */
+		event_del(c->ev_deadline);
 	c->nreq++;
 	c->srv->nserved++;
 	if (!c->in_start)
@@ -369,24 +436,29 @@ start_check(struct conn *c)
 
 	c->check_running = true;
 	c->in_start = true;
-	event_add(c->ev_deadline, &tv);
 	pc = policy_check_start(c->ps, c->srv->conf, c->srv->dns, r, check_done, c);
 	c->in_start = false;
 	c->q[c->qhead] = NULL;
 	c->qhead = (c->qhead + 1) % CONN_QUEUE_MAX;
 	c->qlen--;
 	req_put(c, r);
-	if (c->check_running)
+	if (c->check_running) {
 		c->pc = pc;
+		/* not before: most checks answer from the caches within
+		 * policy_check_start(); the deadline is the same, as the loop's
+		 * cached time has not moved */
+		event_add(c->ev_deadline, &tv);
+	}
 }
 
 static bool
 try_write(struct conn *c)
 {
-	while (evbuffer_get_length(c->out) > 0) {
-		int n = evbuffer_write(c->out, c->out_fd);
+	while (out_pending(c) > 0) {
+		ssize_t n = write(c->out_fd, c->obuf + c->ooff, out_pending(c));
 
 		if (n > 0) {
+			c->ooff += (size_t)n;
 			arm_idle(c);
 			continue;
 		}
@@ -396,6 +468,12 @@ try_write(struct conn *c)
 			log_info("%s: write: %s; closing connection", c->peer,
 				 n < 0 ? strerror(errno) : "nothing written");
 		return false;
+	}
+	c->ooff = c->olen = 0;
+	if (c->ocap > CONN_OUT_KEEP) {
+		free(c->obuf);
+		c->obuf = NULL;
+		c->ocap = 0;
 	}
 	return true;
 }
@@ -417,7 +495,7 @@ conn_step(struct conn *c)
 			}
 			c->state = CS_DRAIN;
 		}
-		if (c->check_running || c->qlen == 0 || evbuffer_get_length(c->out) >= CONN_OUT_MAX)
+		if (c->check_running || c->qlen == 0 || out_pending(c) >= CONN_OUT_MAX)
 			break;
 		start_check(c);
 		/* answered synchronously: take the next one */
@@ -432,13 +510,13 @@ conn_step(struct conn *c)
 		return;
 	}
 	if (c->state == CS_DRAIN && !c->check_running && c->qlen == 0 &&
-	    evbuffer_get_length(c->out) == 0) {
+	    out_pending(c) == 0) {
 		conn_free(c);
 		return;
 	}
 	want_read = c->state == CS_OPEN && !c->eof && c->qlen < CONN_QUEUE_MAX &&
-		    evbuffer_get_length(c->out) < CONN_OUT_MAX;
-	want_write = evbuffer_get_length(c->out) > 0;
+		    out_pending(c) < CONN_OUT_MAX;
+	want_write = out_pending(c) > 0;
 	if (want_read != c->reading) {
 		if (want_read)
 			event_add(c->ev_read, NULL);
@@ -520,7 +598,7 @@ idle_cb(evutil_socket_t fd, short what, void *arg)
 		arm_idle(c);    /* the check's deadline guards this case */
 		return;
 	}
-	if (evbuffer_get_length(c->out) > 0)
+	if (out_pending(c) > 0)
 		conn_abort(c, "client does not read its replies");
 	else
 		conn_abort(c, "idle timeout");
@@ -540,7 +618,6 @@ conn_new(struct srv *s, int in_fd, int out_fd, const char *peer)
 	set_nonblock(in_fd);
 	if (out_fd != in_fd)
 		set_nonblock(out_fd);
-	c->out = evbuffer_new();
 	c->ev_read = event_new(s->base, in_fd, EV_READ | EV_PERSIST, read_cb, c);
 	c->ev_write = event_new(s->base, out_fd, EV_WRITE | EV_PERSIST, write_cb, c);
 	c->ev_idle = evtimer_new(s->base, idle_cb, c);
@@ -549,7 +626,7 @@ conn_new(struct srv *s, int in_fd, int out_fd, const char *peer)
 	c->ps = policy_session_new();
 	conn_link(c, &s->conns);
 	s->nconns++;
-	if (c->out == NULL || c->ev_read == NULL || c->ev_write == NULL ||
+	if (c->ev_read == NULL || c->ev_write == NULL ||
 	    c->ev_idle == NULL || c->ev_deadline == NULL || c->ev_kick == NULL || c->ps == NULL) {
 		log_err("%s: out of memory, closing connection", peer);
 		conn_free(c);
@@ -627,8 +704,7 @@ conn_free(struct conn *c)
 		event_free(c->ev_deadline);
 	if (c->ev_kick != NULL)
 		event_free(c->ev_kick);
-	if (c->out != NULL)
-		evbuffer_free(c->out);
+	free(c->obuf);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
