@@ -95,6 +95,8 @@ utf8_put(uint32_t cp, char *out)
 
 /* u_isspace() of an ASCII byte */
 #define A_SPACE(c) (((c) >= 0x09 && (c) <= 0x0D) || ((c) >= 0x1C && (c) <= 0x20))
+/* the same as one compare and a bit test, for the hot loops */
+#define A_BLANK(c) ((c) <= 0x20 && (0x1F0003E00ull >> (c)) & 1)
 
 /* Python's str.isspace(), which is also what re's \s matches. */
 static int
@@ -385,13 +387,6 @@ store8(char *p, uint64_t w)
 	memcpy(p, &w, 8);
 }
 
-/* bytes that are NUL or not ASCII: the line needs the decoding path */
-static inline uint64_t
-bad8(uint64_t w)
-{
-	return (w | (w - ONES)) & HIGH;
-}
-
 /* bytes that may end a name: '=', <= 0x20 (blanks, NUL), >= 0x80 */
 static inline uint64_t
 stop8(uint64_t w)
@@ -441,42 +436,34 @@ keep_case(const unsigned char *k, size_t len)
 }
 
 /*
- * out = s[from..to).  False when a byte is NUL or not ASCII (out then
- * holds garbage).  Writes up to 8 bytes past the copy, and reads the 8
- * bytes before `to` for its last partial word (so to >= 8): nothing
- * outside s[min(from, to - 8)..to).
+ * out = s[0..len) (len + 8 bytes of room), and true when no byte is NUL
+ * or over 0x7F: decoding that line is the identity.
  */
 static inline __attribute__((always_inline)) bool
-copy8(char *out, const unsigned char *s, size_t from, size_t to)
+copy_line(char *out, const unsigned char *s, size_t len)
 {
-	size_t n = to - from, i = 0;
-	uint64_t w;
+	uint64_t acc = 0, w;
+	size_t i = 0;
 
-	if (WORDS && to >= 8) {
-		for (; i + 8 <= n; i += 8) {
-			w = load8(s + from + i);
-			if (bad8(w))
-				return false;
+	if (WORDS && len >= 8) {
+		for (; i + 8 <= len; i += 8) {
+			w = load8(s + i);
+			acc |= w | (w - ONES);
 			store8(out + i, w);
 		}
-		if (i < n) {
-			/* the word ending at `to`, moved down over the bytes before from + i */
-			unsigned sh = (unsigned)(8 - (n - i)) * 8;
-
-			w = load8(s + to - 8);
-			/* a borrow from a byte below may flag a good one: then the slow path decides */
-			if (bad8(w) >> sh)
-				return false;
-			store8(out + i, w >> sh);
+		if (i < len) {
+			/* the last word overlaps bytes already seen: a borrow it
+			 * adds comes from a NUL that was flagged already */
+			w = load8(s + len - 8);
+			acc |= w | (w - ONES);
+			store8(out + len - 8, w);
 		}
-		return true;
+		return (acc & HIGH) == 0;
 	}
-	for (; i < n; i++) {
-		unsigned char c = s[from + i];
-
-		if (c - 1u >= 0x7Fu)
+	for (; i < len; i++) {
+		out[i] = (char)s[i];
+		if (s[i] - 1u >= 0x7Fu)
 			return false;
-		out[i] = (char)c;
 	}
 	return true;
 }
@@ -530,7 +517,7 @@ name_end(const unsigned char *s, size_t i, size_t len)
 			continue;
 		}
 		c = s[i];
-		if (c == 0 || c == '=' || c >= 0x80 || A_SPACE(c))
+		if (c == 0 || c == '=' || c >= 0x80 || A_BLANK(c))
 			return i;
 		i++;
 	}
@@ -617,22 +604,25 @@ int
 attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char **err)
 {
 	const unsigned char *s = (const unsigned char *)line;
-	size_t i = 0, ks, ke, vs, e, nlen, vlen;
-	unsigned char c = 0;
+	size_t i = 0, ks, ke, vs, e, nlen;
 	char *o;
 
 	/*
 	 * Postfix sends ASCII, and for ASCII bytes decoding is the identity
-	 * and the blanks are A_SPACE: so one pass over the bytes does the
-	 * regex, and the first NUL or non-ASCII byte sends the whole line to
-	 * add_decoded() (only the bytes before it have been looked at).
+	 * and the blanks are A_SPACE: the line is copied to the arena as it
+	 * is, and if no byte was NUL or over 0x7F the regex runs on the bytes
+	 * and the copy is cut into name and value in place.  Any other line
+	 * takes add_decoded().
 	 */
-	while (i < len && A_SPACE(s[i]))
-		i++;
-	if (i == len)
-		return ATTR_END;
-	if (s[i] >= 0x80 && attr_line_is_end(line + i, len - i))
-		return ATTR_END;
+	if (len == 0 || s[0] <= 0x20 || s[0] >= 0x80) {
+		/* (the usual line starts with its name: not blank) */
+		while (i < len && A_BLANK(s[i]))
+			i++;
+		if (i == len)
+			return ATTR_END;
+		if (s[i] >= 0x80 && attr_line_is_end(line + i, len - i))
+			return ATTR_END;
+	}
 	if (len > ATTR_LINE_MAX) {
 		*err = e_line;
 		return ATTR_BOUND;
@@ -643,54 +633,38 @@ attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char *
 	}
 	r->bytes += (uint32_t)len + 1;
 
-	/* ([^=\s]+) */
-	ks = i;
-	i = ke = name_end(s, i, len);
-	if (i == len)
-		goto nomatch;
-	c = s[i];
-	if (c >= 0x80)
-		goto decode;
-	if (c == 0 || ke == ks)
-		goto nomatch;
-	/* \s*= */
-	while (i < len && A_SPACE(s[i]))
-		i++;
-	if (i == len)
-		goto nomatch;
-	c = s[i];
-	if (c >= 0x80)
-		goto decode;
-	if (c != '=')
-		goto nomatch;
-	/* (.*)$ of the rstripped line */
-	vs = i + 1;
-	e = len;
-	while (e > vs && A_SPACE(s[e - 1]))
-		e--;
-	nlen = ke - ks;
-	vlen = e - vs;
-	/*
-	 * One copy of name, '=' (with the blanks around it) and value; the
-	 * byte after the name becomes its NUL.  copy8() and lower_ascii()
-	 * may write 8 bytes past the value.
-	 */
-	if (!arena_room(r, e - ks + 1 + 8)) {
+	/* lower_ascii() may write 8 bytes past the line, and the value's NUL 1 */
+	if (!arena_room(r, len + 8 + 1)) {
 		*err = e_mem;
 		return ATTR_BOUND;
 	}
 	o = r->buf + r->len;
-	if (!copy8(o, s, ks, e))
-		goto decode;
-	o[nlen] = '\0';
+	if (!copy_line(o, s, len))
+		return add_decoded(r, line, len, err);
+
+	/* ([^=\s]+) */
+	ks = i;
+	i = ke = name_end(s, i, len);
+	if (i == len || ke == ks)
+		goto nomatch;
+	/* \s*= */
+	while (i < len && A_BLANK(s[i]))
+		i++;
+	if (i == len || s[i] != '=')
+		goto nomatch;
+	/* (.*)$ of the rstripped line */
+	vs = i + 1;
+	e = len;
+	while (e > vs && A_BLANK(s[e - 1]))
+		e--;
+	nlen = ke - ks;
+	o[ke] = '\0';
 	if (!keep_case(s + ks, nlen))
-		lower_ascii(o + (vs - ks), vlen);
-	o[e - ks] = '\0';
-	return commit(r, r->len, r->len + (uint32_t)(vs - ks), r->len + (e - ks) + 1,
+		lower_ascii(o + vs, e - vs);
+	o[e] = '\0';
+	return commit(r, r->len + (uint32_t)ks, r->len + (uint32_t)vs, r->len + e + 1,
 		      name_hash(s + ks, nlen), err);
 
-decode:
-	return add_decoded(r, line, len, err);
 nomatch:
 	*err = e_nomatch;
 	return ATTR_NOMATCH;
