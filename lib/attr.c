@@ -94,9 +94,7 @@ utf8_put(uint32_t cp, char *out)
 }
 
 /* u_isspace() of an ASCII byte */
-#define A_SPACE(c) (((c) >= 0x09 && (c) <= 0x0D) || ((c) >= 0x1C && (c) <= 0x20))
-/* the same as one compare and a bit test, for the hot loops */
-#define A_BLANK(c) ((c) <= 0x20 && (0x1F0003E00ull >> (c)) & 1)
+#define A_SPACE(c) ((c) <= 0x20 && (0x1F0003E00ull >> (c)) & 1)    /* 0x09-0x0D, 0x1C-0x20 */
 
 /* Python's str.isspace(), which is also what re's \s matches. */
 static int
@@ -517,7 +515,7 @@ name_end(const unsigned char *s, size_t i, size_t len)
 			continue;
 		}
 		c = s[i];
-		if (c == 0 || c == '=' || c >= 0x80 || A_BLANK(c))
+		if (c == 0 || c == '=' || c >= 0x80 || A_SPACE(c))
 			return i;
 		i++;
 	}
@@ -616,7 +614,7 @@ attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char *
 	 */
 	if (len == 0 || s[0] <= 0x20 || s[0] >= 0x80) {
 		/* (the usual line starts with its name: not blank) */
-		while (i < len && A_BLANK(s[i]))
+		while (i < len && A_SPACE(s[i]))
 			i++;
 		if (i == len)
 			return ATTR_END;
@@ -648,14 +646,14 @@ attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char *
 	if (i == len || ke == ks)
 		goto nomatch;
 	/* \s*= */
-	while (i < len && A_BLANK(s[i]))
+	while (i < len && A_SPACE(s[i]))
 		i++;
 	if (i == len || s[i] != '=')
 		goto nomatch;
 	/* (.*)$ of the rstripped line */
 	vs = i + 1;
 	e = len;
-	while (e > vs && A_BLANK(s[e - 1]))
+	while (e > vs && A_SPACE(s[e - 1]))
 		e--;
 	nlen = ke - ks;
 	o[ke] = '\0';

@@ -42,8 +42,8 @@
 enum conn_state { CS_OPEN, CS_DRAIN };
 
 #define LOG_LINE_DISPLAY 4000     /* a request line as shown in logs (log.c cuts at 4096) */
-#define CONN_OUT_MIN  512         /* first reply buffer: one reply with its headers */
-#define CONN_OUT_KEEP 4096        /* a bigger one is freed once written out */
+#define CONN_OUT_MIN  512         /* reply buffer: one reply with its headers */
+#define REQ_POOL_MAX  32          /* finished requests kept for reuse, per process */
 
 struct conn {
 	struct srv *srv;
@@ -66,7 +66,7 @@ struct conn {
 	bool ip_stack;                  /* ip is in read_cb's buffer */
 	char *pend;
 	size_t pend_cap;
-	/* replies not written yet: obuf[ooff..olen); kept between requests while small */
+	/* replies not written yet: obuf[ooff..olen); freed once all are written */
 	char *obuf;
 	size_t ooff, olen, ocap;
 	struct event *ev_read, *ev_write, *ev_idle, *ev_deadline, *ev_kick;
@@ -74,11 +74,9 @@ struct conn {
 	struct timeval idle_at;         /* loop time ev_idle was last armed at */
 	int idle_secs;                  /* ... for this long */
 
-	/* Requests keep their arena between uses: the one being read (NULL
-	 * until its first line), the complete ones, and one spare. */
+	/* the request being read (NULL until its first line) and the complete ones */
 	struct attr_req *cur;
 	struct attr_req *q[CONN_QUEUE_MAX];
-	struct attr_req *spare;
 	size_t qhead, qlen;
 
 	struct policy_session *ps;
@@ -155,30 +153,36 @@ set_nonblock(int fd)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-static struct attr_req *
-req_get(struct conn *c)
-{
-	struct attr_req *r = c->spare;
+/*
+ * Requests (each with its arena) are reused through a small pool of the
+ * process, not kept per connection: no malloc per request, and an idle
+ * connection holds no request memory.  One event loop per process, so
+ * no locking.
+ */
+static struct attr_req *req_pool[REQ_POOL_MAX];
+static size_t req_pool_len;
 
-	if (r != NULL) {
-		c->spare = NULL;
-		return r;
-	}
+static struct attr_req *
+req_get(void)
+{
+	struct attr_req *r;
+
+	if (req_pool_len > 0)
+		return req_pool[--req_pool_len];
 	r = malloc(sizeof(*r));
 	if (r != NULL)
 		attr_req_init(r);
 	return r;
 }
 
-/* Done with r: keep one for the next request (no malloc per request), free the others. */
 static void
-req_put(struct conn *c, struct attr_req *r)
+req_put(struct attr_req *r)
 {
 	if (r == NULL)
 		return;
-	if (c->spare == NULL) {
-		attr_req_reset(r);
-		c->spare = r;
+	if (req_pool_len < REQ_POOL_MAX) {
+		attr_req_reset(r);      /* frees a big arena */
+		req_pool[req_pool_len++] = r;
 	} else {
 		attr_req_clear(r);
 		free(r);
@@ -189,7 +193,7 @@ req_put(struct conn *c, struct attr_req *r)
 static void
 drop_input(struct conn *c)
 {
-	req_put(c, c->cur);
+	req_put(c->cur);
 	c->cur = NULL;
 	c->ip = NULL;
 	c->ilen = 0;
@@ -221,7 +225,7 @@ handle_line(struct conn *c, const char *line, size_t len, int dbg)
 		attr_line_display(line, len, disp, sizeof(disp));
 		log_info("Read line: \"%s\"", disp);
 	}
-	if (c->cur == NULL && (c->cur = req_get(c)) == NULL) {
+	if (c->cur == NULL && (c->cur = req_get()) == NULL) {
 		conn_bad(c, "out of memory");
 		return;
 	}
@@ -441,7 +445,7 @@ start_check(struct conn *c)
 	c->q[c->qhead] = NULL;
 	c->qhead = (c->qhead + 1) % CONN_QUEUE_MAX;
 	c->qlen--;
-	req_put(c, r);
+	req_put(r);
 	if (c->check_running) {
 		c->pc = pc;
 		/* not before: most checks answer from the caches within
@@ -469,12 +473,10 @@ try_write(struct conn *c)
 				 n < 0 ? strerror(errno) : "nothing written");
 		return false;
 	}
-	c->ooff = c->olen = 0;
-	if (c->ocap > CONN_OUT_KEEP) {
-		free(c->obuf);
-		c->obuf = NULL;
-		c->ocap = 0;
-	}
+	/* an idle connection holds no buffer (and a reply fits malloc's fast bins) */
+	free(c->obuf);
+	c->obuf = NULL;
+	c->ooff = c->olen = c->ocap = 0;
 	return true;
 }
 
@@ -684,16 +686,8 @@ conn_free(struct conn *c)
 	if (c->ps != NULL)
 		policy_session_free(c->ps);
 	drop_input(c);
-	for (size_t i = 0; i < CONN_QUEUE_MAX; i++) {
-		if (c->q[i] != NULL) {
-			attr_req_clear(c->q[i]);
-			free(c->q[i]);
-		}
-	}
-	if (c->spare != NULL) {
-		attr_req_clear(c->spare);
-		free(c->spare);
-	}
+	for (size_t i = 0; i < CONN_QUEUE_MAX; i++)
+		req_put(c->q[i]);
 	if (c->ev_read != NULL)
 		event_free(c->ev_read);
 	if (c->ev_write != NULL)
