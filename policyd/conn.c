@@ -214,22 +214,23 @@ conn_bad(struct conn *c, const char *why)
 	c->state = CS_DRAIN;
 }
 
-static void
-handle_line(struct conn *c, const char *line, size_t len, int dbg)
+/* A request line in a log line (kept out of the per-line path: its buffer is big). */
+static void __attribute__((noinline))
+log_line(bool nomatch, const char *line, size_t len)
 {
 	char disp[LOG_LINE_DISPLAY];
-	const char *err = NULL;
-	int rc;
 
-	if (dbg >= 4) {
-		attr_line_display(line, len, disp, sizeof(disp));
+	attr_line_display(line, len, disp, sizeof(disp));
+	if (nomatch)
+		log_info("ERROR: Could not match line \"%s\"", disp);
+	else
 		log_info("Read line: \"%s\"", disp);
-	}
-	if (c->cur == NULL && (c->cur = req_get()) == NULL) {
-		conn_bad(c, "out of memory");
-		return;
-	}
-	rc = attr_req_add_line(c->cur, line, len, &err);
+}
+
+/* The rarer outcomes of a line: end of request, no match, bound hit. */
+static void __attribute__((noinline))
+line_result(struct conn *c, int rc, const char *err, const char *line, size_t len, int dbg)
+{
 	if (rc == ATTR_END) {
 		if (dbg >= 4)
 			log_info("Found the end of entry");
@@ -237,10 +238,8 @@ handle_line(struct conn *c, const char *line, size_t len, int dbg)
 		c->qlen++;
 		c->cur = NULL;
 	} else if (rc == ATTR_NOMATCH) {
-		if (dbg >= 0) {
-			attr_line_display(line, len, disp, sizeof(disp));
-			log_info("ERROR: Could not match line \"%s\"", disp);
-		}
+		if (dbg >= 0)
+			log_line(true, line, len);
 	} else if (rc == ATTR_BOUND) {
 		char why[128];
 
@@ -250,6 +249,23 @@ handle_line(struct conn *c, const char *line, size_t len, int dbg)
 	}
 }
 
+static inline void
+handle_line(struct conn *c, const char *line, size_t len, int dbg)
+{
+	const char *err = NULL;
+	int rc;
+
+	if (dbg >= 4)
+		log_line(false, line, len);
+	if (c->cur == NULL && (c->cur = req_get()) == NULL) {
+		conn_bad(c, "out of memory");
+		return;
+	}
+	rc = attr_req_add_line(c->cur, line, len, &err);
+	if (rc != ATTR_OK)
+		line_result(c, rc, err, line, len, dbg);
+}
+
 /* Split complete lines off the input while there is room in the queue. */
 static void
 conn_parse(struct conn *c)
@@ -257,7 +273,7 @@ conn_parse(struct conn *c)
 	int dbg = debug_level(c);
 
 	while (c->state == CS_OPEN && c->qlen < CONN_QUEUE_MAX && c->ilen > 0) {
-		const char *nl = memchr(c->ip + c->scanned, '\n', c->ilen - c->scanned);
+		const char *nl = memchr(c->ip + c->scanned, '\n', c->ilen - c->scanned), *line;
 		size_t len;
 
 		if (nl == NULL) {
@@ -271,12 +287,12 @@ conn_parse(struct conn *c)
 			conn_bad(c, "bad request: line too long");
 			return;
 		}
-		handle_line(c, c->ip, len, dbg);
-		if (c->state == CS_OPEN) {
-			c->ip += len + 1;
-			c->ilen -= len + 1;
-		}
+		/* past the line first: bad input in it drops all input (conn_bad) */
+		line = c->ip;
+		c->ip += len + 1;
+		c->ilen -= len + 1;
 		c->scanned = 0;
+		handle_line(c, line, len, dbg);
 	}
 }
 
