@@ -527,7 +527,7 @@ name_end(const unsigned char *s, size_t i, size_t len)
  * replacement first, then the regex on code points.  The bounds have been
  * counted by the caller.
  */
-static int
+static int __attribute__((noinline))
 add_decoded(struct attr_req *r, const char *line, size_t len, const char **err)
 {
 	const unsigned char *u;
