@@ -330,8 +330,9 @@ keep_input(struct conn *c)
 /*
  * Add freshly read bytes behind the unparsed input in pend.  The input
  * stays bounded: we read only while the queue has room, i.e. after
- * conn_parse() took every complete line, so what is left is less than
- * one line (ATTR_LINE_MAX) before this read's CONN_READ_CHUNK.
+ * conn_parse() took every complete line, so what is left is at most one
+ * line (ATTR_LINE_MAX) before this read's CONN_READ_CHUNK; pend is at
+ * most twice that.
  */
 static int
 pend_append(struct conn *c, const char *buf, size_t n)
@@ -343,7 +344,8 @@ pend_append(struct conn *c, const char *buf, size_t n)
 		c->ip = c->pend;
 	}
 	if (c->pend_cap - c->ilen < n) {
-		size_t cap = c->ilen + n;
+		/* doubling: a line trickling in byte by byte is not copied over and over */
+		size_t cap = c->ilen + n > 2 * c->pend_cap ? c->ilen + n : 2 * c->pend_cap;
 		char *p = realloc(c->pend, cap);
 
 		if (p == NULL)
