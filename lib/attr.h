@@ -20,31 +20,49 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define ATTR_MAX 64            /* distinct attributes kept per request */
 #define ATTR_LINE_MAX 8192     /* bytes in one line, LF excluded */
 #define ATTR_REQ_MAX 65536     /* raw bytes of one request, LFs included */
 
-struct attr { char *name; char *value; };
-
+/*
+ * One request.  Names and values live in one arena ("name\0value\0" per
+ * attribute, found by offset), so a request costs no allocation per
+ * attribute and attr_req_reset() keeps the arena for the next request on
+ * the connection.  A value replaced by a later line stays in the arena as
+ * garbage; the arena is still bounded by ATTR_REQ_MAX (decoding and
+ * lower-casing at most triple a byte).
+ */
 struct attr_req {
-	struct attr a[ATTR_MAX];
-	size_t n;
-	size_t bytes;              /* raw bytes of the lines added (with LF), for the bound */
+	char *buf;                 /* the arena */
+	uint32_t len, cap;         /* bytes used / allocated */
+	uint32_t n;                /* attributes */
+	uint32_t bytes;            /* raw bytes of the lines added (with LF), for the bound */
+	uint64_t seen[2];          /* bit (hash & 127) of every name: most new names skip the duplicate scan */
+	uint32_t hash[ATTR_MAX];   /* of each name, compared before the bytes */
+	uint32_t name[ATTR_MAX];   /* arena offsets */
+	uint32_t value[ATTR_MAX];
 };
 
 /* attr_req_add_line() results */
+#define ATTR_END      1        /* the line is blank: it ends the request (nothing added) */
 #define ATTR_OK       0
 #define ATTR_NOMATCH  (-1)     /* line ignored, request goes on (Python logs and continues) */
 #define ATTR_BOUND    (-2)     /* a bound was hit: the request is unusable */
 
+/* An empty request that owns nothing (no allocation). */
 void attr_req_init(struct attr_req *r);
+/* Free everything; r is then empty, as after attr_req_init(). */
 void attr_req_clear(struct attr_req *r);
+/* Empty r for the next request but keep a small arena (a big one is freed). */
+void attr_req_reset(struct attr_req *r);
 /*
  * Add one raw line (without its LF; a trailing CR is stripped like any
- * trailing blank).  Returns ATTR_OK, or ATTR_NOMATCH / ATTR_BOUND (both
- * negative) with *err set to a static description.  Call only for lines
- * where attr_line_is_end() is false.
+ * trailing blank).  Returns ATTR_END for a blank line (attr_line_is_end(),
+ * checked first: no bound applies and nothing is counted), ATTR_OK, or
+ * ATTR_NOMATCH / ATTR_BOUND (both negative) with *err set to a static
+ * description.
  */
 int attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char **err);
 /* True when the line is empty or only blanks after decoding: it ends a request. */
@@ -53,9 +71,13 @@ bool attr_line_is_end(const char *line, size_t len);
  * Cyrillic); a new string, NULL when out of memory.  The policy uses it
  * for values it lower-cases itself (Authserv_Id). */
 char *attr_lower_dup(const char *v, size_t len);
-/* NULL when the attribute is absent; "" when present and empty. */
+/* NULL when the attribute is absent; "" when present and empty.  Valid
+ * until the request is next changed, reset or cleared. */
 const char *attr_get(const struct attr_req *r, const char *name);
-/* Deep copy (for a check that outlives the connection's buffer); -1 on ENOMEM. */
+/* The i-th attribute (0 <= i < r->n), in order of first appearance. */
+static inline const char *attr_name(const struct attr_req *r, size_t i) { return r->buf + r->name[i]; }
+static inline const char *attr_value(const struct attr_req *r, size_t i) { return r->buf + r->value[i]; }
+/* Deep copy into an uninitialised dst; -1 on ENOMEM (dst then empty). */
 int attr_req_copy(struct attr_req *dst, const struct attr_req *src);
 
 /*

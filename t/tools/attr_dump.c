@@ -35,22 +35,25 @@ main(void)
 
 		if (line[len - 1] == '\n')
 			len--;
-		if (attr_line_is_end(line, len)) {
-			printf("END\n");
-			continue;
-		}
-		/* a fresh request each time, so that every line is shown */
-		attr_req_clear(&r);
+		/* a fresh request each time, so that every line is shown; reset
+		 * keeps the arena, as a connection does between requests */
+		attr_req_reset(&r);
 		rc = attr_req_add_line(&r, line, len, &err);
-		if (rc == ATTR_NOMATCH) {
+		if ((rc == ATTR_END) != attr_line_is_end(line, len)) {
+			fprintf(stderr, "attr_dump: ATTR_END and attr_line_is_end() disagree\n");
+			return 1;
+		}
+		if (rc == ATTR_END) {
+			printf("END\n");
+		} else if (rc == ATTR_NOMATCH) {
 			printf("NOMATCH\n");
 		} else if (rc == ATTR_BOUND) {
 			printf("BOUND\n");
 		} else {
 			printf("KV ");
-			hex(r.a[0].name);
+			hex(attr_name(&r, 0));
 			printf(" ");
-			hex(r.a[0].value);
+			hex(attr_value(&r, 0));
 			printf("\n");
 		}
 	}
