@@ -221,7 +221,7 @@ static void q_free(struct ddq *q)
 
 static void line_drain(struct dnsdirect *d);
 
-/* Call back and free q (already off both lists); then let the line move. */
+/* Call back and free q (not in line); then let the line move. */
 static void finish(struct ddq *q, int status, unsigned char *abuf, int alen)
 {
 	struct dnsdirect *d = q->d;

@@ -4,12 +4,12 @@
  *
  * From c-ares 1.20 on, ares_send() re-encodes the query and refuses any
  * name with a byte other than a letter, a digit, '-', '.', '_', '/' or '*'
- * (ARES_EBADNAME), but SPF
- * macro expansions legitimately ask for names with '+', '=', ' ', ':',
- * '[', bytes >= 0x80 and more (RFC 7208 7, and its test suite).  Such
- * names go out through this module on every c-ares version, so behaviour
- * does not depend on the version a distribution ships; everything else
- * still goes through c-ares.
+ * (ARES_EBADNAME, "Misformatted domain name"), but SPF macro expansions
+ * legitimately ask for names with '+', '=', ' ', ':', '[', bytes >= 0x80
+ * and more (RFC 7208 7; its test suite has such names, and pyspf asks for
+ * them).  Such names go out through this module on every c-ares version,
+ * so the daemon behaves alike on Debian 12 (c-ares 1.18) and 13 (1.34);
+ * every other name still goes through c-ares.
  *
  * The transport mirrors the channel: the same servers (read from the
  * c-ares channel at each query, so there is one source of truth), the same
