@@ -23,7 +23,9 @@
  * Sockets are announced through the same kind of callback as c-ares'
  * sock_state_cb and served by dnsdirect_process(); tries are timed with
  * dns_timer_start() of the owning dns_ctx.  At most DNSDIRECT_MAX queries
- * are on the wire at once (each holds one socket); more wait in line.
+ * are on the wire at once (each holds one socket; policyd/main.c keeps 64
+ * descriptors over Max_Connections); more wait in line.  They also count
+ * toward the dns_ctx's max_inflight like any wire query.
  */
 #ifndef POLICYD_DNSDIRECT_H
 #define POLICYD_DNSDIRECT_H
@@ -33,7 +35,7 @@
 
 #include "dns.h"
 
-#define DNSDIRECT_MAX 64
+#define DNSDIRECT_MAX 32
 
 struct dnsdirect;
 

@@ -150,7 +150,7 @@ with testlib.Dnsd(zone=ODD) as dns:
             'odd name: one query for three lookups')
     tap.is_(r.stats.get('shared'), 1, 'odd name: one lookup joined the other')
 
-    # --- a burst over the socket cap (64) and the in-flight cap -----------
+    # --- a burst over the socket cap (32) and the in-flight cap -----------
     burst = ['A:burst+%d.example.com' % i for i in range(150)]
     r = dnsq(dns.server, *burst, opts=['-m', '100'])
     tap.ok(all(r.answers.get(i, {}).get('status') == 'NXDOMAIN' for i in range(150)),
@@ -160,7 +160,7 @@ with testlib.Dnsd(zone=ODD) as dns:
     r = dnsq(dns.server, *(burst[:100] + ['A:plain.example.com']), opts=['-m', '300'])
     tap.ok(all(r.answers.get(i, {}).get('status') == 'NXDOMAIN' for i in range(100))
            and r.answers.get(100, {}).get('status') == 'OK',
-           '100 odd names past the 64 sockets: the rest wait in line, all answered',
+           '100 odd names past the 32 sockets: the rest wait in line, all answered',
            r.stdout[-2000:])
 
     # --- servers in order: dead first, silent first ------------------------
