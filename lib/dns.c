@@ -477,13 +477,11 @@ static int flight_send(struct flight *f)
 		return -1;
 	ctx->st.queries_sent++;
 	ctx->st.in_flight++;
-	if (dnsdirect_wants(f->qname)) {
+	if (dnsdirect_wants(f->qname)) {     /* its timers wake the loop */
 		if (dnsdirect_send(ctx->direct, buf, len, on_answer, f) < 0) {
 			ctx->st.in_flight--;
 			return -1;
 		}
-		if (ctx->wake_cb)
-			ctx->wake_cb(ctx->wake_arg);
 		return 0;
 	}
 	/* ares_send has its replacement only from 1.28 on (ares_send_dnsrec),
