@@ -11,6 +11,7 @@
 
 import os
 import re
+import socket
 import sys
 import time
 
@@ -230,6 +231,22 @@ finally:
     proc.wait(5)
     proc.stdout.close()
     os.unlink(logname)
+
+# --- an IPv6 server -------------------------------------------------------------
+try:
+    s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s6.bind(('::1', 0))
+    s6.close()
+    have_v6 = True
+except OSError:
+    have_v6 = False
+if have_v6:
+    with testlib.Dnsd(zone=ODD, addr='::1') as dns6:
+        r = dnsq('[::1]:%d' % dns6.port, 'TXT:user+tag._spf.example.com', 'TXT:tc+x.example.com')
+        check(r, 0, 'odd name from an IPv6 server', status='OK', n=1)
+        check(r, 1, 'odd name from an IPv6 server, TC -> TCP', status='OK', n=1)
+else:
+    tap.diag('no IPv6 loopback here: direct queries to [v6]:port not tried')
 
 tap.is_(bad_runs, [], 'every dnsq run exited 0 with nothing on stderr (sanitizers included)')
 tap.done()
