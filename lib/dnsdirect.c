@@ -68,16 +68,24 @@ struct dnsdirect {
 
 static void on_timer(void *arg);
 
+/* c-ares' ares_is_hostnamech(): the bytes it lets through in a name. */
+#define R8(c) [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1, [c + 4] = 1, [c + 5] = 1, \
+	[c + 6] = 1, [c + 7] = 1
+static const unsigned char hostnamech[256] = {
+	R8('0'), ['8'] = 1, ['9'] = 1,
+	R8('A'), R8('I'), R8('Q'), ['Y'] = 1, ['Z'] = 1,
+	R8('a'), R8('i'), R8('q'), ['y'] = 1, ['z'] = 1,
+	['-'] = 1, ['.'] = 1, ['_'] = 1, ['/'] = 1, ['*'] = 1,
+};
+#undef R8
+
 bool dnsdirect_wants(const char *name)
 {
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		unsigned char c = *p;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '/' || c == '*')
-			continue;
-		return true;
-	}
-	return false;
+	const unsigned char *p = (const unsigned char *)name;
+
+	while (hostnamech[*p])
+		p++;
+	return *p != 0;         /* stopped before the end: a byte c-ares refuses */
 }
 
 struct dnsdirect *dnsdirect_new(struct dns_ctx *ctx, ares_channel ch, int timeout_ms, int tries,
