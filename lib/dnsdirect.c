@@ -8,8 +8,13 @@
  * timeout_ms.  The timer ending, an error on the socket or a bad TCP answer
  * moves to the next try on the next server; after tries x servers tries the
  * query ends with ARES_ETIMEOUT (or ARES_ECONNREFUSED if no try ever got as
- * far as waiting).  A callback is never made from inside dnsdirect_send:
- * a query that cannot be sent at all ends from a 0 ms timer.
+ * far as waiting).  Every try waits timeout_ms (c-ares 1.18 doubles it
+ * per round, 1.34 with our maxtimeout does not), so the whole query takes
+ * at most timeout_ms x tries x servers.  A socket is closed when its try
+ * ends, so a late answer to an earlier try is not taken; the server is
+ * asked again instead.  A callback is never made from inside
+ * dnsdirect_send: a query that cannot be sent at all ends from a 0 ms
+ * timer.
  */
 #include <errno.h>
 #include <netinet/in.h>

@@ -13,7 +13,8 @@
  *
  * The transport mirrors the channel: the same servers (read from the
  * c-ares channel at each query, so there is one source of truth), the same
- * timeout per try and tries per server, servers in order, one fresh
+ * timeout per try and tries per server, servers in the order c-ares lists
+ * them (configured order on 1.18, its health order on 1.34), one fresh
  * non-blocking socket per try (so a random source port) and a random query
  * id; an answer counts only if it comes from the server asked, with our id
  * and our question.  A truncated UDP answer is asked again over TCP.  The
