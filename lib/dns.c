@@ -4,7 +4,9 @@
  * dns_process().
  *
  * A "flight" is one wire query; every dns_query() for the same (name,
- * type) while it is out becomes a waiter on it.  c-ares 1.18 cannot cancel
+ * type) while it is out becomes a waiter on it.  Names c-ares 1.20+ would
+ * refuse go out through dnsdirect.c instead, on every c-ares version, and
+ * come back through the same on_answer().  c-ares 1.18 cannot cancel
  * one query, so the c-ares callback always points at the flight, and the
  * flight lives until c-ares calls back, even when every waiter is gone.
  */
@@ -18,6 +20,7 @@
 
 #include "dns.h"
 #include "dnscache.h"
+#include "dnsdirect.h"
 #include "dnsmsg.h"
 
 #define FLIGHT_BUCKETS   4096
@@ -72,6 +75,7 @@ struct dns_timer {
 
 struct dns_ctx {
 	ares_channel ch;
+	struct dnsdirect *direct;    /* names c-ares >= 1.20 refuses */
 	dns_io_cb *io_cb;
 	void *io_arg;
 	dns_wake_cb *wake_cb;
@@ -515,6 +519,13 @@ static int flight_send(struct flight *f)
 		return -1;
 	ctx->st.queries_sent++;
 	ctx->st.in_flight++;
+	if (dnsdirect_wants(f->qname)) {     /* its timers wake the loop */
+		if (dnsdirect_send(ctx->direct, buf, len, on_answer, f) < 0) {
+			ctx->st.in_flight--;
+			return -1;
+		}
+		return 0;
+	}
 	/* ares_send has its replacement only from 1.28 on (ares_send_dnsrec),
 	 * and Debian 12 has 1.18: keep the one call that works on both. */
 #pragma GCC diagnostic push
@@ -831,12 +842,21 @@ int dns_ctx_new(struct dns_ctx **out, const struct dns_opts *opts, char *err, si
 		ares_library_cleanup();
 		return -1;
 	}
+	ctx->direct = dnsdirect_new(ctx, ctx->ch, ao.timeout, ao.tries, sock_state, ctx);
+	if (!ctx->direct) {
+		snprintf(err, errlen, "out of memory");
+		ares_destroy(ctx->ch);
+		free(ctx);
+		ares_library_cleanup();
+		return -1;
+	}
 	ctx->max_inflight = opts && opts->max_inflight > 0 ? (unsigned long)opts->max_inflight
 							   : MAX_INFLIGHT;
 	if (opts && opts->cache_bytes) {
 		ctx->cache = dnscache_new(opts->cache_bytes);
 		if (!ctx->cache) {
 			snprintf(err, errlen, "out of memory");
+			dnsdirect_free(ctx->direct);
 			ares_destroy(ctx->ch);
 			free(ctx);
 			ares_library_cleanup();
@@ -854,6 +874,7 @@ void dns_ctx_free(struct dns_ctx *ctx)
 	/* Pending waiters are dropped without a call: their owners are going
 	 * away with the loop. */
 	ctx->destroying = true;
+	dnsdirect_free(ctx->direct);
 	ares_destroy(ctx->ch);
 	while (ctx->line) {
 		struct flight *f = ctx->line;
@@ -892,8 +913,9 @@ void dns_set_wake_cb(struct dns_ctx *ctx, dns_wake_cb *cb, void *arg)
 
 void dns_process(struct dns_ctx *ctx, int read_fd, int write_fd)
 {
-	ares_process_fd(ctx->ch, read_fd >= 0 ? (ares_socket_t)read_fd : ARES_SOCKET_BAD,
-			write_fd >= 0 ? (ares_socket_t)write_fd : ARES_SOCKET_BAD);
+	if (!dnsdirect_process(ctx->direct, read_fd, write_fd))
+		ares_process_fd(ctx->ch, read_fd >= 0 ? (ares_socket_t)read_fd : ARES_SOCKET_BAD,
+				write_fd >= 0 ? (ares_socket_t)write_fd : ARES_SOCKET_BAD);
 	timers_run(ctx);
 }
 

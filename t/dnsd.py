@@ -27,6 +27,10 @@
 #                                     this line get no answer, ever
 #   SERVFAIL                          same, but answered with rcode 2
 #   TRUNCATE                          UDP answers carry TC and no records
+#   SPOOF                             each UDP answer is preceded by four
+#                                     forged NXDOMAIN answers (wrong ID,
+#                                     other source port, other name, other
+#                                     type) and itself held back 100 ms
 #   <TYPE>: TIMEOUT / <TYPE>: SERVFAIL  only that type
 # Names are case-insensitive.  A name missing from the zone is NXDOMAIN; a
 # name without records of the asked type is NODATA (both with a SOA whose
@@ -155,6 +159,7 @@ class Node:
         self.type_silent = set()   # <TYPE>: TIMEOUT
         self.type_servfail = set()
         self.truncate = False
+        self.spoof = False
         self.has_txt_entry = False
 
     def types_so_far(self):
@@ -180,6 +185,8 @@ def load_node(name, entries, spf_to_txt):
                     node.servfail = node.types_so_far()
             elif word == 'TRUNCATE':
                 node.truncate = True
+            elif word == 'SPOOF':
+                node.spoof = True
             else:
                 raise ZoneError('%s: unknown entry %r' % (name, ent))
             continue
@@ -344,7 +351,7 @@ def soa_rr(labels, neg_ttl):
 
 
 class Answer:
-    __slots__ = ('rcode', 'answers', 'authority', 'drop', 'truncate')
+    __slots__ = ('rcode', 'answers', 'authority', 'drop', 'truncate', 'spoof')
 
     def __init__(self):
         self.rcode = 0
@@ -352,6 +359,7 @@ class Answer:
         self.authority = []
         self.drop = False
         self.truncate = False
+        self.spoof = False
 
 
 class Server:
@@ -361,6 +369,7 @@ class Server:
         self.delay = delay
         self.logf = log
         self.neg_ttl = neg_ttl
+        self.forged = None         # set by respond(): forgeries to send first
 
     def log(self, line):
         if self.logf:
@@ -381,6 +390,8 @@ class Server:
                 return a
             if node.truncate:
                 a.truncate = True
+            if node.spoof:
+                a.spoof = True
             types = node.types_so_far()
             if q.qtype in node.type_silent or (
                     node.silent is not None and q.qtype not in node.silent):
@@ -413,6 +424,7 @@ class Server:
 
     def respond(self, msg, proto):
         """Reply bytes for one request, or None to stay silent."""
+        self.forged = None
         try:
             q = parse_query(msg)
         except (FormErr, struct.error) as e:
@@ -448,7 +460,18 @@ class Server:
                                                        RCODES.get(a.rcode), len(a.answers), len(out)))
             return self.pack(q, a.rcode, [], [], True)
         self.log('%s %s %s %s an=%d' % (proto, qname, tname, RCODES.get(a.rcode), len(a.answers)))
+        if a.spoof and proto == 'udp':
+            self.forged = self.forgeries(q)
         return out
+
+    @staticmethod
+    def forgeries(q):
+        """NXDOMAIN answers a careful client must ignore: (id, question,
+        from another port?)."""
+        other_name = labels_wire([b'x'] + q.labels) + q.qwire[-4:]
+        other_type = q.qwire[:-4] + struct.pack('>HH', T_ANY if q.qtype != T_ANY else T_A, 1)
+        return [((q.id + 1) & 0xFFFF, q.qwire, False), (q.id, q.qwire, True),
+                (q.id, other_name, False), (q.id, other_type, False)]
 
     @staticmethod
     def pack(q, rcode, answers, authority, tc):
@@ -479,7 +502,10 @@ class UDPProto(asyncio.DatagramProtocol):
             return
         if out is None:
             return
-        if self.server.delay:
+        if self.server.forged:
+            self.forge(self.server.forged, addr)
+            asyncio.get_running_loop().call_later(self.server.delay + 0.1, self.send, out, addr)
+        elif self.server.delay:
             asyncio.get_running_loop().call_later(self.server.delay, self.send, out, addr)
         else:
             self.send(out, addr)
@@ -489,6 +515,22 @@ class UDPProto(asyncio.DatagramProtocol):
             self.transport.sendto(out, addr)
         except OSError:
             pass
+
+    def forge(self, forged, addr):
+        for qid, qwire, other_port in forged:
+            msg = struct.pack('>HHHHHH', qid, 0x8583, 1, 0, 0, 0) + qwire
+            if not other_port:
+                self.send(msg, addr)
+                continue
+            s = socket.socket(socket.AF_INET6 if ':' in addr[0] else socket.AF_INET,
+                              socket.SOCK_DGRAM)
+            try:
+                s.bind((self.transport.get_extra_info('sockname')[0], 0))
+                s.sendto(msg, addr)
+            except OSError:
+                pass
+            finally:
+                s.close()
 
     def error_received(self, exc):
         pass
