@@ -116,4 +116,4 @@ bench:
 	@sh t/bench/run.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-cares-*

@@ -66,7 +66,7 @@ $WRAP "$B/policyd-spf" --foreground --workers 1 --listen "inet:127.0.0.1:$PORT" 
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
 sleep 0.3
 "$LG" -s "inet:127.0.0.1:$PORT" -r "$CORPUS/requests.txt" -e "$CORPUS/expected.txt" -c "$C" -n "$N" -d "$D" -p "$SP" -w 60 > "$T/lg.out"
-grep -E '^(sent|rps|p50_ms|p99_ms|mismatches|errors|cpu_ms_per_req)=' "$T/lg.out"
+grep -E '^(sent|rps|p50_ms|p99_ms|mismatches|errors|cpu_ms_per_req|peak_rss_kb)=' "$T/lg.out"
 # stop the daemon itself: a wrapper (strace, valgrind) then exits on its own
 # and writes its summary
 DP=$(pgrep -P "$SP" -x policyd-spf || true)
