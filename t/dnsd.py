@@ -32,6 +32,9 @@
 #                                     other source port, other name, other
 #                                     type) and itself held back 100 ms
 #   <TYPE>: TIMEOUT / <TYPE>: SERVFAIL  only that type
+#   DELAY: ms                         answers for the name (UDP and TCP)
+#                                     are held back that long (on top of
+#                                     --delay-ms)
 # Names are case-insensitive.  A name missing from the zone is NXDOMAIN; a
 # name without records of the asked type is NODATA (both with a SOA whose
 # TTL is --neg-ttl).  A query at a CNAME name gets the CNAME chain and the
@@ -160,6 +163,7 @@ class Node:
         self.type_servfail = set()
         self.truncate = False
         self.spoof = False
+        self.delay = 0.0
         self.has_txt_entry = False
 
     def types_so_far(self):
@@ -196,6 +200,9 @@ def load_node(name, entries, spf_to_txt):
         tname = str(tname).upper()
         if tname == 'TTL':
             ttl = int(value)
+            continue
+        if tname == 'DELAY':
+            node.delay = int(value) / 1000.0
             continue
         if tname not in TYPES:
             raise ZoneError('%s: unknown record type %r' % (name, tname))
@@ -351,7 +358,7 @@ def soa_rr(labels, neg_ttl):
 
 
 class Answer:
-    __slots__ = ('rcode', 'answers', 'authority', 'drop', 'truncate', 'spoof')
+    __slots__ = ('rcode', 'answers', 'authority', 'drop', 'truncate', 'spoof', 'delay')
 
     def __init__(self):
         self.rcode = 0
@@ -360,6 +367,7 @@ class Answer:
         self.drop = False
         self.truncate = False
         self.spoof = False
+        self.delay = 0.0
 
 
 class Server:
@@ -370,6 +378,7 @@ class Server:
         self.logf = log
         self.neg_ttl = neg_ttl
         self.forged = None         # set by respond(): forgeries to send first
+        self.held = 0.0            # set by respond(): the name's own DELAY
 
     def log(self, line):
         if self.logf:
@@ -392,6 +401,8 @@ class Server:
                 a.truncate = True
             if node.spoof:
                 a.spoof = True
+            if node.delay:
+                a.delay = node.delay
             types = node.types_so_far()
             if q.qtype in node.type_silent or (
                     node.silent is not None and q.qtype not in node.silent):
@@ -425,6 +436,7 @@ class Server:
     def respond(self, msg, proto):
         """Reply bytes for one request, or None to stay silent."""
         self.forged = None
+        self.held = 0.0
         try:
             q = parse_query(msg)
         except (FormErr, struct.error) as e:
@@ -462,6 +474,7 @@ class Server:
         self.log('%s %s %s %s an=%d' % (proto, qname, tname, RCODES.get(a.rcode), len(a.answers)))
         if a.spoof and proto == 'udp':
             self.forged = self.forgeries(q)
+        self.held = a.delay
         return out
 
     @staticmethod
@@ -505,8 +518,9 @@ class UDPProto(asyncio.DatagramProtocol):
         if self.server.forged:
             self.forge(self.server.forged, addr)
             asyncio.get_running_loop().call_later(self.server.delay + 0.1, self.send, out, addr)
-        elif self.server.delay:
-            asyncio.get_running_loop().call_later(self.server.delay, self.send, out, addr)
+        elif self.server.delay or self.server.held:
+            asyncio.get_running_loop().call_later(self.server.delay + self.server.held,
+                                                  self.send, out, addr)
         else:
             self.send(out, addr)
 
@@ -536,9 +550,9 @@ class UDPProto(asyncio.DatagramProtocol):
         pass
 
 
-async def tcp_reply(server, writer, out):
-    if server.delay:
-        await asyncio.sleep(server.delay)
+async def tcp_reply(server, writer, out, held=0.0):
+    if server.delay or held:
+        await asyncio.sleep(server.delay + held)
     try:
         writer.write(struct.pack('>H', len(out)) + out)
         await writer.drain()
@@ -564,7 +578,7 @@ def make_tcp_handler(server):
                     server.log('tcp internal error %r' % (e,))
                     out = None
                 if out is not None:
-                    t = asyncio.ensure_future(tcp_reply(server, writer, out))
+                    t = asyncio.ensure_future(tcp_reply(server, writer, out, server.held))
                     pending.add(t)
                     t.add_done_callback(pending.discard)
             if pending:
