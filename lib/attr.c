@@ -10,6 +10,7 @@
  * the later steps only ever see valid UTF-8 and can walk code points.
  */
 #include "attr.h"
+#include "asan.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -270,7 +271,8 @@ attr_req_reset(struct attr_req *r)
 	r->bytes = 0;
 	r->len = 0;
 	r->seen[0] = r->seen[1] = 0;
-	if (r->cap > ARENA_KEEP) {
+	/* (under ASan always: a pointer into the last request's arena is seen) */
+	if (r->cap > ARENA_KEEP || (PSPF_ASAN && r->cap > 0)) {
 		free(r->buf);
 		r->buf = NULL;
 		r->cap = 0;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "asan.h"
 #include "dns.h"
 #include "dnscache.h"
 #include "dnsdirect.h"
@@ -33,7 +34,7 @@
 #define SOCK_RCVBUF      (1 << 20) /* room for a burst of answers */
 /* spare query and timer objects kept (not under ASan: it should see
  * every use of a handle after its end) */
-#if defined(__SANITIZE_ADDRESS__)
+#if PSPF_ASAN
 #define FREE_KEEP        0
 #else
 #define FREE_KEEP        64

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "policy_fmt.h"
+#include "asan.h"
 #include "attr.h"
 #include "pystr.h"
 
@@ -36,10 +37,13 @@ void *pf_alloc(struct pf_arena *a, size_t n)
 		return malloc(n ? n : 1);
 	if (n > SIZE_MAX / 2)
 		return NULL;
-	n = (n + 7) & ~(size_t)7;
+	/* under ASan each string is its own chunk, of its exact size: a
+	 * read past its end or a use after the reset is seen */
+	if (!PSPF_ASAN)
+		n = (n + 7) & ~(size_t)7;
 	c = a->head;
-	if (!c || c->cap - c->used < n) {
-		size_t cap = n > PF_CHUNK ? n : PF_CHUNK;
+	if (!c || c->cap - c->used < n || PSPF_ASAN) {
+		size_t cap = n > PF_CHUNK || PSPF_ASAN ? n : PF_CHUNK;
 
 		if (!(c = malloc(sizeof *c + cap)))
 			return NULL;
@@ -71,7 +75,7 @@ void pf_arena_reset(struct pf_arena *a)
 	/* keep one standard chunk: a huge request does not pin its memory */
 	for (; c; c = next) {
 		next = c->next;
-		if (!keep && c->cap == PF_CHUNK) {
+		if (!keep && c->cap == PF_CHUNK && !PSPF_ASAN) {
 			keep = c;
 			keep->used = 0;
 			keep->next = NULL;

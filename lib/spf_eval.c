@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "asan.h"
 #include "spf.h"
 #include "spf_eval.h"
 #include "spf_macro.h"
@@ -725,7 +726,7 @@ bool spf_eval_step(struct spf_check *c)
  * rather than ask malloc for a check's several kilobytes each time.  (Not
  * under ASan, which should see every use after free.)
  */
-#if defined(__SANITIZE_ADDRESS__)
+#if PSPF_ASAN
 #define CHECKS_KEEP 0
 #else
 #define CHECKS_KEEP 8

@@ -34,6 +34,7 @@
 
 #include <event2/event.h>
 
+#include "asan.h"
 #include "attr.h"
 #include "log.h"
 #include "policy.h"
@@ -180,7 +181,8 @@ req_put(struct attr_req *r)
 {
 	if (r == NULL)
 		return;
-	if (req_pool_len < REQ_POOL_MAX) {
+	/* (not under ASan: it should see a use of a request after its end) */
+	if (req_pool_len < REQ_POOL_MAX && !PSPF_ASAN) {
 		attr_req_reset(r);      /* frees a big arena */
 		req_pool[req_pool_len++] = r;
 	} else {
