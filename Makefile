@@ -53,6 +53,11 @@ $(B)/t/%: t/unit/%.c $(B)/libpolicyd.a t/unit/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -It/unit -o $@ $< $(B)/libpolicyd.a $(LDLIBS)
 
+# unit tests of a daemon module link its object too
+$(B)/t/test_spread: t/unit/test_spread.c $(B)/policyd/spread.o t/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -It/unit -Ipolicyd -o $@ $< $(B)/policyd/spread.o $(LDLIBS)
+
 $(B)/tools/%: t/tools/%.c $(B)/libpolicyd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libpolicyd.a $(LDLIBS)

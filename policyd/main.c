@@ -265,7 +265,7 @@ main(int argc, char **argv)
 			fatal_msg(err);
 			goto out;
 		}
-		rc = server_run(&opts, c, NULL, STDIN_FILENO, STDOUT_FILENO);
+		rc = server_run(&opts, c, NULL, STDIN_FILENO, STDOUT_FILENO, NULL, 0);
 		goto out;
 	}
 
@@ -303,7 +303,7 @@ main(int argc, char **argv)
 	log_info("listening on %s%s%s, %d worker%s", msg, root ? " as " : "",
 		 root ? pd.user : "", workers, workers == 1 ? "" : "s");
 	if (workers == 1)
-		rc = server_run(&opts, c, &ls, -1, -1);
+		rc = server_run(&opts, c, &ls, -1, -1, NULL, 0);
 	else
 		rc = workers_run(workers, &opts, c, &ls);
 	listen_close(&ls, 1);

@@ -12,12 +12,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -26,10 +28,12 @@
 #include "conn.h"
 #include "log.h"
 #include "loop.h"
+#include "spread.h"
 
 #define SERVER_GRACE_MAX 30     /* seconds to finish checks on SIGTERM */
 #define ACCEPT_RETRY_MS 500     /* pause after EMFILE and the like */
 #define ACCEPT_BURST 16         /* connections accepted per loop iteration */
+#define SPREAD_TICK_MS 500      /* the busy share is over this much time */
 
 static void iter_end_soon(struct srv *s);
 
@@ -51,18 +55,106 @@ max_connections(const struct srv *s)
 	return s->conf->max_connections > 0 ? s->conf->max_connections : 1024;
 }
 
+/*
+ * The listeners are watched when nothing holds accepting back: a full
+ * Max_Connections or an accept error (paused), the per-iteration burst
+ * (throttled), another worker being the one to take new connections
+ * (yielded, see spread.h), or a stop.
+ */
+static void
+accept_sync(struct srv *s)
+{
+	bool want = !s->accept_paused && !s->accept_throttled && !s->accept_yielded &&
+		    !s->stopping;
+
+	if (s->accept_on == want)
+		return;
+	for (size_t i = 0; i < s->nlev; i++) {
+		if (want)
+			evconnlistener_enable(s->lev[i]);
+		else
+			evconnlistener_disable(s->lev[i]);
+	}
+	s->accept_on = want;
+}
+
 static void
 accept_pause(struct srv *s, bool pause)
 {
-	if (s->accept_paused == pause)
-		return;
-	for (size_t i = 0; i < s->nlev; i++) {
-		if (pause)
-			evconnlistener_disable(s->lev[i]);
-		else
-			evconnlistener_enable(s->lev[i]);
-	}
 	s->accept_paused = pause;
+	accept_sync(s);
+}
+
+static int64_t
+clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	if (clock_gettime(id, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * The busy share is measured while the worker holds connections; the
+ * tick also runs while it leaves new connections to another worker, as
+ * the net under a wake-up lost to a race (spread.c).
+ */
+static void
+spread_tick_sync(struct srv *s)
+{
+	struct timeval tv = { 0, SPREAD_TICK_MS * 1000 };
+	bool want = !s->stopping && (s->nconns > 0 || s->accept_yielded);
+	bool on = evtimer_pending(s->ev_tick, NULL);
+
+	if (want && !on) {
+		s->tick_wall = clock_ns(CLOCK_MONOTONIC);
+		s->tick_cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+		evtimer_add(s->ev_tick, &tv);
+	} else if (!want && on) {
+		evtimer_del(s->ev_tick);
+	}
+}
+
+/* Tell the board how many connections this worker holds and how busy
+ * it is, and take or leave new connections as it says. */
+static void
+spread_sync(struct srv *s)
+{
+	if (s->sp == NULL)
+		return;
+	if (s->nconns == 0)
+		s->busy_pct = 0;
+	spread_report(s->sp, s->slot, s->nconns, s->busy_pct);
+	s->accept_yielded = !spread_may_accept(s->sp, s->slot);
+	accept_sync(s);
+	spread_tick_sync(s);
+}
+
+static void
+spread_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct srv *s = arg;
+	int64_t wall = clock_ns(CLOCK_MONOTONIC), cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	int64_t dw = wall - s->tick_wall, dc = cpu - s->tick_cpu;
+
+	(void)fd;
+	(void)what;
+	s->busy_pct = dw <= 0 || dc <= 0 ? 0 : dc >= dw ? 100 : (unsigned)(dc * 100 / dw);
+	s->tick_wall = wall;
+	s->tick_cpu = cpu;
+	spread_sync(s);
+}
+
+static void
+spread_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct srv *s = arg;
+
+	(void)fd;
+	(void)what;
+	spread_wake_drain(s->sp, s->slot);
+	spread_sync(s);
 }
 
 void
@@ -76,6 +168,7 @@ server_conn_closed(struct srv *s, struct conn *c)
 	if (s->accept_paused && !s->stopping && (int)s->nconns < max_connections(s) &&
 	    !event_pending(s->accept_retry, EV_TIMEOUT, NULL))
 		accept_pause(s, false);
+	spread_sync(s);
 }
 
 static void
@@ -136,11 +229,10 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 	 */
 	if (s->accepted_iter++ == 0)
 		iter_end_soon(s);
-	if (s->accepted_iter >= ACCEPT_BURST && !s->accept_paused && !s->accept_throttled) {
+	if (s->accepted_iter >= ACCEPT_BURST)
 		s->accept_throttled = true;
-		for (size_t i = 0; i < s->nlev; i++)
-			evconnlistener_disable(s->lev[i]);
-	}
+	accept_sync(s);
+	spread_sync(s);
 }
 
 static void
@@ -267,9 +359,7 @@ iter_end_cb(evutil_socket_t fd, short what, void *arg)
 	s->accepted_iter = 0;
 	if (s->accept_throttled) {
 		s->accept_throttled = false;
-		if (!s->accept_paused && !s->stopping)
-			for (size_t i = 0; i < s->nlev; i++)
-				evconnlistener_enable(s->lev[i]);
+		accept_sync(s);
 	}
 }
 
@@ -343,7 +433,7 @@ base_new(int in_fd, int out_fd)
 
 int
 server_run(const struct server_opts *opts, struct conf *conf, struct listen_set *ls,
-	   int in_fd, int out_fd)
+	   int in_fd, int out_fd, struct spread *sp, int slot)
 {
 	struct srv srv, *s = &srv;
 	char err[512];
@@ -354,6 +444,8 @@ server_run(const struct server_opts *opts, struct conf *conf, struct listen_set 
 	s->conf = conf_ref(conf);
 	s->ls = ls;
 	s->spawn = in_fd >= 0;
+	s->sp = in_fd >= 0 ? NULL : sp;
+	s->slot = slot;
 	s->base = base_new(in_fd, out_fd);
 	if (s->base == NULL) {
 		log_err("cannot create the event loop");
@@ -391,6 +483,17 @@ server_run(const struct server_opts *opts, struct conf *conf, struct listen_set 
 			evconnlistener_set_error_cb(s->lev[s->nlev], accept_error_cb);
 			s->nlev++;
 		}
+		s->accept_on = true;
+		if (s->sp != NULL) {
+			s->ev_tick = event_new(s->base, -1, EV_PERSIST, spread_tick_cb, s);
+			s->ev_wake = event_new(s->base, spread_wake_fd(s->sp, s->slot),
+					       EV_READ | EV_PERSIST, spread_wake_cb, s);
+			if (s->ev_tick == NULL || s->ev_wake == NULL || event_add(s->ev_wake, NULL) < 0) {
+				log_err("cannot set up the worker board");
+				goto out;
+			}
+			spread_sync(s);
+		}
 	}
 	if (s->nconns > 0 || s->nlev > 0)
 		event_base_dispatch(s->base);
@@ -414,6 +517,10 @@ out:
 		event_free(s->ev_grace);
 	if (s->accept_retry != NULL)
 		event_free(s->accept_retry);
+	if (s->ev_tick != NULL)
+		event_free(s->ev_tick);
+	if (s->ev_wake != NULL)
+		event_free(s->ev_wake);
 	log_batch(NULL, NULL);          /* writes what is queued; later lines go out at once */
 	if (s->ev_iter_end != NULL)
 		event_free(s->ev_iter_end);

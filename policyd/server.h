@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 #include "dns.h"
@@ -18,6 +19,7 @@ struct event_base;
 struct evconnlistener;
 struct conn;
 struct loop_dns;
+struct spread;
 
 /* The command-line settings that win over the file (NULL/-1 = not given). */
 struct server_opts {
@@ -37,10 +39,18 @@ struct srv {
 	struct listen_set *ls;
 	struct evconnlistener *lev[LISTEN_MAX_FDS];
 	size_t nlev;
+	bool accept_on;                 /* the listeners are watched */
 	bool accept_paused;
 	bool accept_throttled;          /* ACCEPT_BURST reached in this iteration */
+	bool accept_yielded;            /* another worker takes new connections */
 	unsigned accepted_iter;
 	struct event *accept_retry;
+
+	struct spread *sp;              /* the workers' board, or NULL */
+	int slot;                       /* this worker's place on it */
+	unsigned busy_pct;
+	int64_t tick_wall, tick_cpu;    /* ns, at the last busy tick */
+	struct event *ev_tick, *ev_wake;
 
 	struct conn *conns;             /* doubly linked */
 	unsigned nconns;
@@ -53,10 +63,11 @@ struct srv {
 /*
  * Run the loop until stopped: on the listeners of ls (daemon) or on the
  * one connection in_fd/out_fd (spawn, in_fd >= 0).  Takes a reference on
- * conf.  Returns the exit status.
+ * conf.  A worker of several gets the board sp and its slot on it (else
+ * NULL, 0).  Returns the exit status.
  */
 int server_run(const struct server_opts *opts, struct conf *conf, struct listen_set *ls,
-	       int in_fd, int out_fd);
+	       int in_fd, int out_fd, struct spread *sp, int slot);
 
 /* For conn.c */
 void server_conn_closed(struct srv *s, struct conn *c);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "spread.h"
 
 #define WORKERS_MAX 256
 #define RESPAWN_MIN_S 1           /* a worker dying faster than this is restarted after a pause */
@@ -48,7 +49,7 @@ static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGALRM };
 
 static pid_t
 spawn_worker(const struct server_opts *opts, struct conf *conf, struct listen_set *ls,
-	     const sigset_t *oldmask)
+	     const sigset_t *oldmask, struct spread *sp, int slot)
 {
 	pid_t parent = getpid(), pid = fork();
 
@@ -65,7 +66,7 @@ spawn_worker(const struct server_opts *opts, struct conf *conf, struct listen_se
 	if (getppid() != parent)
 		_exit(0);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
-	_exit(server_run(opts, conf, ls, -1, -1));
+	_exit(server_run(opts, conf, ls, -1, -1, sp, slot));
 }
 
 int
@@ -75,6 +76,7 @@ workers_run(int n, const struct server_opts *opts, struct conf *conf,
 	pid_t pids[WORKERS_MAX];
 	time_t started[WORKERS_MAX];
 	struct sigaction sa;
+	struct spread *sp;
 	sigset_t block, oldmask;
 	int alive = 0, stopping = 0, status;
 	pid_t pid;
@@ -92,8 +94,11 @@ workers_run(int n, const struct server_opts *opts, struct conf *conf,
 	}
 	sigprocmask(SIG_BLOCK, &block, &oldmask);
 
+	/* without the board every worker accepts, as with an even spread */
+	if ((sp = spread_new(n)) == NULL)
+		log_err("worker board: %s; connections go to any worker", strerror(errno));
 	for (int i = 0; i < n; i++) {
-		pids[i] = spawn_worker(opts, conf, ls, &oldmask);
+		pids[i] = spawn_worker(opts, conf, ls, &oldmask, sp, i);
 		started[i] = time(NULL);
 		if (pids[i] < 0)
 			log_err("fork: %s", strerror(errno));
@@ -102,6 +107,7 @@ workers_run(int n, const struct server_opts *opts, struct conf *conf,
 	}
 	log_info("%d worker process%s started", alive, alive == 1 ? "" : "es");
 	if (alive == 0) {
+		spread_free(sp);
 		conf_unref(conf);
 		return 1;
 	}
@@ -158,6 +164,8 @@ workers_run(int n, const struct server_opts *opts, struct conf *conf,
 					continue;
 				pids[i] = 0;
 				alive--;
+				if (sp != NULL)
+					spread_slot_clear(sp, i);
 				if (stopping)
 					break;
 				if (WIFSIGNALED(status))
@@ -167,7 +175,7 @@ workers_run(int n, const struct server_opts *opts, struct conf *conf,
 						WEXITSTATUS(status));
 				if (time(NULL) - started[i] < RESPAWN_MIN_S)
 					sleep(RESPAWN_MIN_S);    /* no fork storm */
-				pids[i] = spawn_worker(opts, conf, ls, &oldmask);
+				pids[i] = spawn_worker(opts, conf, ls, &oldmask, sp, i);
 				started[i] = time(NULL);
 				if (pids[i] > 0)
 					alive++;
@@ -181,6 +189,7 @@ workers_run(int n, const struct server_opts *opts, struct conf *conf,
 	}
 	alarm(0);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	spread_free(sp);
 	conf_unref(conf);
 	return 0;
 }

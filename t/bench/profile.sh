@@ -1,8 +1,10 @@
 #!/bin/bash
 # profile.sh - one quick measurement outside the full matrix: Knot with the
-# bench corpus on a loopback port, policyd-spf (one worker), and loadgen.
+# bench corpus on a loopback port, policyd-spf (one worker unless WORKERS
+# says otherwise), and loadgen.
 #
 #   t/bench/profile.sh [conns] [seconds]        loadgen's figures (req/s, CPU)
+#   WORKERS=0 t/bench/profile.sh 8              the default worker count
 #   PROFILE=callgrind t/bench/profile.sh 8      instructions per request
 #   PROFILE=strace t/bench/profile.sh 8         syscalls per request
 #
@@ -62,14 +64,16 @@ strace) WRAP="strace -f -c -o $T/strace.out"; N=${NREQ:-20000}; D=300 ;;
 *) echo "profile.sh: PROFILE is callgrind or strace" >&2; exit 1 ;;
 esac
 # shellcheck disable=SC2086
-$WRAP "$B/policyd-spf" --foreground --workers 1 --listen "inet:127.0.0.1:$PORT" "$T/p.conf" 2>"$T/server.log" & SP=$!
+$WRAP "$B/policyd-spf" --foreground --workers "${WORKERS:-1}" --listen "inet:127.0.0.1:$PORT" "$T/p.conf" 2>"$T/server.log" & SP=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
 sleep 0.3
 "$LG" -s "inet:127.0.0.1:$PORT" -r "$CORPUS/requests.txt" -e "$CORPUS/expected.txt" -c "$C" -n "$N" -d "$D" -p "$SP" -w 60 > "$T/lg.out"
 grep -E '^(sent|rps|p50_ms|p99_ms|mismatches|errors|cpu_ms_per_req|peak_rss_kb)=' "$T/lg.out"
 # stop the daemon itself: a wrapper (strace, valgrind) then exits on its own
 # and writes its summary
+# (with several workers, the supervisor)
 DP=$(pgrep -P "$SP" -x policyd-spf || true)
+[ "$(echo "$DP" | wc -l)" = 1 ] || DP=
 kill -TERM "${DP:-$SP}" 2>/dev/null || true; wait "$SP" 2>/dev/null || true; SP=
 sent=$(sed -n 's/^sent=//p' "$T/lg.out")
 case ${PROFILE:-} in
