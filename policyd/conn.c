@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -50,6 +52,7 @@ struct conn {
 	struct srv *srv;
 	struct conn *prev, *next;
 	int in_fd, out_fd;
+	bool sock;                      /* sockets both ways: recv/send */
 	char peer[80];
 	enum conn_state state;
 	bool eof;
@@ -479,7 +482,8 @@ static bool
 try_write(struct conn *c)
 {
 	while (out_pending(c) > 0) {
-		ssize_t n = write(c->out_fd, c->obuf + c->ooff, out_pending(c));
+		ssize_t n = c->sock ? send(c->out_fd, c->obuf + c->ooff, out_pending(c), MSG_NOSIGNAL)
+				    : write(c->out_fd, c->obuf + c->ooff, out_pending(c));
 
 		if (n > 0) {
 			c->ooff += (size_t)n;
@@ -566,7 +570,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	/* not evbuffer_read(): it asks the kernel with ioctl(FIONREAD) how
 	 * much there is before every read, one more syscall per request */
-	n = read(c->in_fd, buf, sizeof(buf));
+	n = c->sock ? recv(c->in_fd, buf, sizeof(buf), 0) : read(c->in_fd, buf, sizeof(buf));
 	if (n > 0) {
 		if (c->ilen == 0) {
 			c->ip = buf;
@@ -630,12 +634,17 @@ struct conn *
 conn_new(struct srv *s, int in_fd, int out_fd, const char *peer)
 {
 	struct conn *c = calloc(1, sizeof(*c));
+	struct stat st;
 
 	if (c == NULL)
 		return NULL;
 	c->srv = s;
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
+	/* recv(2)/send(2) skip the file layer read(2)/write(2) go through:
+	 * measurably less kernel time per request */
+	c->sock = fstat(in_fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		  (in_fd == out_fd || (fstat(out_fd, &st) == 0 && S_ISSOCK(st.st_mode)));
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	set_nonblock(in_fd);
 	if (out_fd != in_fd)
