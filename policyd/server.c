@@ -78,11 +78,13 @@ accept_sync(struct srv *s)
 	s->accept_on = want;
 }
 
+static void spread_sync(struct srv *s);
+
 static void
 accept_pause(struct srv *s, bool pause)
 {
 	s->accept_paused = pause;
-	accept_sync(s);
+	spread_sync(s);
 }
 
 static int64_t
@@ -121,11 +123,13 @@ spread_tick_sync(struct srv *s)
 static void
 spread_sync(struct srv *s)
 {
-	if (s->sp == NULL)
+	if (s->sp == NULL) {
+		accept_sync(s);
 		return;
+	}
 	if (s->nconns == 0)
 		s->busy_pct = 0;
-	spread_report(s->sp, s->slot, s->nconns, s->busy_pct);
+	spread_report(s->sp, s->slot, s->nconns, s->busy_pct, s->accept_paused);
 	s->accept_yielded = !spread_may_accept(s->sp, s->slot);
 	accept_sync(s);
 	spread_tick_sync(s);
@@ -231,7 +235,6 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 		iter_end_soon(s);
 	if (s->accepted_iter >= ACCEPT_BURST)
 		s->accept_throttled = true;
-	accept_sync(s);
 	spread_sync(s);
 }
 

@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 struct spread_slot {
-	atomic_uint conns;
+	_Alignas(64) atomic_uint conns;   /* a cache line per writer */
 	atomic_uint busy;
 	atomic_bool alive;
-	char pad[64 - 3 * sizeof(atomic_uint)];  /* one cache line per writer */
+	atomic_bool full;               /* not accepting for its own reasons */
 };
 
 struct spread {
@@ -51,6 +51,7 @@ spread_new(int n)
 		atomic_init(&sp->slot[i].conns, 0);
 		atomic_init(&sp->slot[i].busy, 0);
 		atomic_init(&sp->slot[i].alive, true);
+		atomic_init(&sp->slot[i].full, false);
 		sp->wake[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (sp->wake[i] < 0) {
 			spread_free(sp);
@@ -94,6 +95,7 @@ choice(const struct spread *sp)
 		const struct spread_slot *s = &sp->slot[i];
 
 		if (atomic_load_explicit(&s->alive, memory_order_relaxed) &&
+		    !atomic_load_explicit(&s->full, memory_order_relaxed) &&
 		    atomic_load_explicit(&s->conns, memory_order_relaxed) < SPREAD_FILL &&
 		    atomic_load_explicit(&s->busy, memory_order_relaxed) < SPREAD_BUSY_PCT)
 			return i;
@@ -121,6 +123,7 @@ spread_slot_clear(struct spread *sp, int i)
 	atomic_store_explicit(&sp->slot[i].alive, false, memory_order_relaxed);
 	atomic_store_explicit(&sp->slot[i].conns, 0, memory_order_relaxed);
 	atomic_store_explicit(&sp->slot[i].busy, 0, memory_order_relaxed);
+	atomic_store_explicit(&sp->slot[i].full, false, memory_order_relaxed);
 	moved(sp, i, before, choice(sp));
 }
 
@@ -140,18 +143,20 @@ spread_wake_drain(const struct spread *sp, int i)
 }
 
 void
-spread_report(struct spread *sp, int i, unsigned conns, unsigned busy_pct)
+spread_report(struct spread *sp, int i, unsigned conns, unsigned busy_pct, bool full)
 {
 	struct spread_slot *s = &sp->slot[i];
 	int before;
 
 	if (atomic_load_explicit(&s->conns, memory_order_relaxed) == conns &&
 	    atomic_load_explicit(&s->busy, memory_order_relaxed) == busy_pct &&
+	    atomic_load_explicit(&s->full, memory_order_relaxed) == full &&
 	    atomic_load_explicit(&s->alive, memory_order_relaxed))
 		return;
 	before = choice(sp);
 	atomic_store_explicit(&s->conns, conns, memory_order_relaxed);
 	atomic_store_explicit(&s->busy, busy_pct, memory_order_relaxed);
+	atomic_store_explicit(&s->full, full, memory_order_relaxed);
 	atomic_store_explicit(&s->alive, true, memory_order_relaxed);
 	moved(sp, i, before, choice(sp));
 }

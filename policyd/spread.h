@@ -33,7 +33,8 @@ struct spread;
 
 /* Supervisor, before forking: the board for n workers.  NULL on error. */
 struct spread *spread_new(int n);
-/* Supervisor: worker i is gone; its slot no longer holds connections. */
+/* Supervisor: worker i is gone (or never started); its slot no longer
+ * holds connections and is passed over until its worker reports. */
 void spread_slot_clear(struct spread *sp, int i);
 void spread_free(struct spread *sp);
 
@@ -41,9 +42,11 @@ void spread_free(struct spread *sp);
 int spread_wake_fd(const struct spread *sp, int i);
 /* Worker i: empty its wake-up fd. */
 void spread_wake_drain(const struct spread *sp, int i);
-/* Worker i: its connection count and busy share now.  Wakes the worker
- * the choice moved to, if it moved away from i. */
-void spread_report(struct spread *sp, int i, unsigned conns, unsigned busy_pct);
+/* Worker i: its connection count and busy share now, and whether it has
+ * stopped accepting for a reason of its own (Max_Connections, out of
+ * file descriptors): then it counts as full, or nobody would accept.
+ * Wakes the workers the choice moved from and to. */
+void spread_report(struct spread *sp, int i, unsigned conns, unsigned busy_pct, bool full);
 /* Worker i: whether it should accept new connections now. */
 bool spread_may_accept(const struct spread *sp, int i);
 

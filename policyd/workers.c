@@ -100,10 +100,13 @@ workers_run(int n, const struct server_opts *opts, struct conf *conf,
 	for (int i = 0; i < n; i++) {
 		pids[i] = spawn_worker(opts, conf, ls, &oldmask, sp, i);
 		started[i] = time(NULL);
-		if (pids[i] < 0)
+		if (pids[i] < 0) {
 			log_err("fork: %s", strerror(errno));
-		else
+			if (sp != NULL)
+				spread_slot_clear(sp, i);
+		} else {
 			alive++;
+		}
 	}
 	log_info("%d worker process%s started", alive, alive == 1 ? "" : "es");
 	if (alive == 0) {
@@ -180,7 +183,7 @@ workers_run(int n, const struct server_opts *opts, struct conf *conf,
 				if (pids[i] > 0)
 					alive++;
 				else
-					log_err("fork: %s", strerror(errno));
+					log_err("fork: %s", strerror(errno));    /* its slot stays clear */
 				break;
 			}
 		}

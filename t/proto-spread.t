@@ -2,7 +2,8 @@
 # Which worker gets a new connection (policyd/spread.h): the first worker
 # until it holds 100 connections or gets busy, then the next; a worker
 # that drops below that takes them again; a dead worker's place passes on
-# and its replacement takes it back.  The busy rule is in
+# and its replacement takes it back; one at Max_Connections is passed
+# over.  The busy rule is in
 # t/unit/test_spread.c: a test client cannot reliably keep a worker busy
 # on a shared 2-core machine.  The worker holding a connection is
 # read from /proc (the server side of the TCP connection, by port), as
@@ -130,6 +131,25 @@ tap.ok(served(three, 800), 'served after the restart')
 tap.is_(holders(srv, three, now), new * 3 if new else [None] * 3,
         'the replacement takes the first place again')
 for c in [one, two] + three:
+    c.close()
+srv.signal(signal.SIGTERM)
+tap.is_(srv.wait(), 0, 'SIGTERM, exit 0')
+srv.stop()
+
+# ---- a worker at Max_Connections is passed over, though it has room by
+# the board's count: otherwise nobody would accept
+srv = proto.Server('tcp', conf='Idle_Timeout = 120\nMax_Connections = 5\n', args=['--workers', '2'])
+srv.wait_log('2 worker processes started')
+deadline = time.monotonic() + 5
+while time.monotonic() < deadline and len(children(srv.pid)) != 2:
+    time.sleep(0.05)
+w = children(srv.pid)
+time.sleep(0.3)
+cs = [srv.connect() for _ in range(8)]
+tap.ok(served(cs, 900), 'Max_Connections 5, 2 workers: 8 connections served')
+tap.is_(sorted(count(holders(srv, cs, w), p) for p in w), [3, 5],
+        'five on the full worker, three on the other')
+for c in cs:
     c.close()
 srv.signal(signal.SIGTERM)
 tap.is_(srv.wait(), 0, 'SIGTERM, exit 0')

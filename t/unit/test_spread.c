@@ -42,35 +42,42 @@ main(void)
 		return tap_done();
 	is_str(open_set(sp, 3), "100", "at start only the first accepts");
 
-	spread_report(sp, 0, SPREAD_FILL - 1, 0);
+	spread_report(sp, 0, SPREAD_FILL - 1, 0, false);
 	is_str(open_set(sp, 3), "100", "one short of full: still the first");
 	ok(!woken(sp, 1) && !woken(sp, 2), "and nobody else is woken");
-	spread_report(sp, 0, SPREAD_FILL, 0);
+	spread_report(sp, 0, SPREAD_FILL, 0, false);
 	is_str(open_set(sp, 3), "010", "full: the second");
 	ok(woken(sp, 1), "the second is woken to start accepting");
 	ok(!woken(sp, 2), "the third is not");
 
-	spread_report(sp, 1, 3, SPREAD_BUSY_PCT);
+	spread_report(sp, 1, 3, SPREAD_BUSY_PCT, false);
 	is_str(open_set(sp, 3), "001", "the second busy: the third");
 	ok(woken(sp, 2), "the third is woken");
-	spread_report(sp, 2, 5, SPREAD_BUSY_PCT + 10);
+	spread_report(sp, 2, 5, SPREAD_BUSY_PCT + 10, false);
 	is_str(open_set(sp, 3), "111", "all full or busy: every worker accepts");
 	ok(woken(sp, 0) && woken(sp, 1), "and the others are woken");
 
-	spread_report(sp, 1, 3, SPREAD_BUSY_PCT - 1);
+	spread_report(sp, 1, 3, SPREAD_BUSY_PCT - 1, false);
 	is_str(open_set(sp, 3), "010", "the second calms down: back to it");
 	ok(woken(sp, 0) && woken(sp, 2), "the others are woken to stop");
-	spread_report(sp, 0, SPREAD_FILL - 1, 0);
+	spread_report(sp, 0, SPREAD_FILL - 1, 0, false);
 	is_str(open_set(sp, 3), "100", "the first has room again: back to it");
 	ok(woken(sp, 1) && !woken(sp, 2), "the second is woken to stop, the third is left alone");
-	spread_report(sp, 0, SPREAD_FILL - 1, 0);
+	spread_report(sp, 0, SPREAD_FILL - 1, 0, false);
 	ok(!woken(sp, 1), "an unchanged report wakes nobody");
 
 	spread_slot_clear(sp, 0);
 	is_str(open_set(sp, 3), "010", "the first dies: the second takes over");
 	ok(woken(sp, 1), "and is woken");
-	spread_report(sp, 0, 0, 0);
+	spread_report(sp, 0, 0, 0, false);
 	is_str(open_set(sp, 3), "100", "its replacement reports: the first place again");
+	ok(woken(sp, 1), "and the second is woken to stop");
+
+	spread_report(sp, 0, 7, 0, true);
+	is_str(open_set(sp, 3), "010", "the first stops accepting on its own (Max_Connections): passed over");
+	ok(woken(sp, 1), "and the second is woken");
+	spread_report(sp, 0, 6, 0, false);
+	is_str(open_set(sp, 3), "100", "it accepts again: back to it");
 	ok(woken(sp, 1), "and the second is woken to stop");
 
 	spread_slot_clear(sp, 0);
