@@ -5,6 +5,7 @@
 #
 #   t/bench/profile.sh [conns] [seconds]        loadgen's figures (req/s, CPU)
 #   WORKERS=0 t/bench/profile.sh 8              the default worker count
+#   DELAY_MS=20 t/bench/profile.sh 1            DNS through t/bench/dnsdelay, 20 ms away
 #   PROFILE=callgrind t/bench/profile.sh 8      instructions per request
 #   PROFILE=strace t/bench/profile.sh 8         syscalls per request
 #
@@ -45,7 +46,7 @@ knotd -c "$T/knot/knot.conf" 2>"$T/knot.log" & KP=$!
 SP=
 cleanup() {
 	[ -n "$SP" ] && kill -TERM "$SP" 2>/dev/null || true
-	kill "$KP" 2>/dev/null || true
+	kill "$KP" ${DDP:+"$DDP"} 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$T"
 }
@@ -55,6 +56,12 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 cp /etc/postfix-policyd-spf-python/policyd-spf.conf "$T/p.conf" 2>/dev/null || cp "$ROOT/etc/policyd-spf.conf" "$T/p.conf"
+DDP=
+if [ -n "${DELAY_MS:-}" ]; then
+	"$B/bench/dnsdelay" -l "127.0.0.1:$((DNSPORT + 2))" -u "127.0.0.1:$DNSPORT" -m "$DELAY_MS" & DDP=$!
+	DNSPORT=$((DNSPORT + 2))
+	sleep 0.3
+fi
 printf '\nDNS_Servers = 127.0.0.1:%s\nMax_Connections = 12000\n' "$DNSPORT" >> "$T/p.conf"
 N=100000000
 case ${PROFILE:-} in
