@@ -100,23 +100,9 @@ with testlib.Dnsd(zone=zone, delay_ms=1500) as dns:
 # ---- workers
 
 
-def children(pid):
-    out = []
-    for d in os.listdir('/proc'):
-        if d.isdigit():
-            try:
-                with open('/proc/%s/stat' % d) as f:
-                    st = f.read()
-                if int(st.rsplit(')', 1)[1].split()[1]) == pid:
-                    out.append(int(d))
-            except (OSError, IndexError, ValueError):
-                pass
-    return sorted(out)
-
-
 srv = proto.Server('tcp', conf='Idle_Timeout = 60\n', args=['--workers', '2'])
 srv.wait_log('2 worker processes started')
-kids = children(srv.pid)
+kids = proto.children(srv.pid)
 tap.is_(len(kids), 2, 'workers: two worker processes')
 conns = [srv.connect() for _ in range(20)]
 for k, c in enumerate(conns):
@@ -128,9 +114,9 @@ for c in conns:
 os.kill(kids[0], signal.SIGKILL)
 tap.ok(srv.wait_log('killed by signal 9') is not None, 'workers: a dead worker is logged')
 deadline = time.monotonic() + 5
-while time.monotonic() < deadline and (len(children(srv.pid)) != 2 or kids[0] in children(srv.pid)):
+while time.monotonic() < deadline and (len(proto.children(srv.pid)) != 2 or kids[0] in proto.children(srv.pid)):
     time.sleep(0.1)
-now = children(srv.pid)
+now = proto.children(srv.pid)
 tap.ok(len(now) == 2 and kids[0] not in now, 'workers: and replaced', diag=(kids, now))
 c = srv.connect()
 c.send(proto.request(99))
@@ -150,6 +136,6 @@ tap.is_(c.reply(), proto.reply(100, receiver='<UNKNOWN>'), 'workers: new config 
 c.close()
 srv.signal(signal.SIGTERM)
 tap.is_(srv.wait(), 0, 'workers: SIGTERM, exit 0')
-tap.is_(children(srv.pid), [], 'workers: no worker left')
+tap.is_(proto.children(srv.pid), [], 'workers: no worker left')
 srv.stop()
 tap.done()

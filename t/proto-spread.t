@@ -16,20 +16,6 @@ tap = testlib.Tap()
 FILL = 100
 
 
-def children(pid):
-    out = []
-    for d in os.listdir('/proc'):
-        if d.isdigit():
-            try:
-                with open('/proc/%s/stat' % d) as f:
-                    st = f.read()
-                if int(st.rsplit(')', 1)[1].split()[1]) == pid:
-                    out.append(int(d))
-            except (OSError, IndexError, ValueError):
-                pass
-    return sorted(out)
-
-
 def server_inodes(port):
     """Inode of the server side of each established connection to port,
     by the client's port."""
@@ -76,9 +62,9 @@ def served(clients, base):
 srv = proto.Server('tcp', conf='Idle_Timeout = 120\n', args=['--workers', '3'])
 srv.wait_log('3 worker processes started')
 deadline = time.monotonic() + 5
-while time.monotonic() < deadline and len(children(srv.pid)) != 3:
+while time.monotonic() < deadline and len(proto.children(srv.pid)) != 3:
     time.sleep(0.05)
-w = children(srv.pid)
+w = proto.children(srv.pid)
 tap.is_(len(w), 3, 'three workers')
 time.sleep(0.3)     # every worker has looked at the board
 
@@ -120,9 +106,9 @@ tap.ok(srv.wait_log('killed by signal 9') is not None, 'the first worker killed'
 two = srv.connect()
 tap.ok(served([two], 700), 'served while it is replaced')
 deadline = time.monotonic() + 5
-while time.monotonic() < deadline and (len(children(srv.pid)) != 3 or w[0] in children(srv.pid)):
+while time.monotonic() < deadline and (len(proto.children(srv.pid)) != 3 or w[0] in proto.children(srv.pid)):
     time.sleep(0.05)
-now = children(srv.pid)
+now = proto.children(srv.pid)
 new = [p for p in now if p not in w]
 tap.is_(len(new), 1, 'and replaced', diag=(w, now))
 time.sleep(0.3)
@@ -141,9 +127,9 @@ srv.stop()
 srv = proto.Server('tcp', conf='Idle_Timeout = 120\nMax_Connections = 5\n', args=['--workers', '2'])
 srv.wait_log('2 worker processes started')
 deadline = time.monotonic() + 5
-while time.monotonic() < deadline and len(children(srv.pid)) != 2:
+while time.monotonic() < deadline and len(proto.children(srv.pid)) != 2:
     time.sleep(0.05)
-w = children(srv.pid)
+w = proto.children(srv.pid)
 time.sleep(0.3)
 cs = [srv.connect() for _ in range(8)]
 tap.ok(served(cs, 900), 'Max_Connections 5, 2 workers: 8 connections served')

@@ -51,6 +51,21 @@ def reply(i, receiver='example.net', client='127.0.0.1'):
 DUNNO = b'action=dunno\n\n'
 
 
+def children(pid):
+    """The pids of pid's child processes (a supervisor's workers), sorted."""
+    out = []
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                with open('/proc/%s/stat' % d) as f:
+                    st = f.read()
+                if int(st.rsplit(')', 1)[1].split()[1]) == pid:
+                    out.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return sorted(out)
+
+
 def free_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(('127.0.0.1', 0))
