@@ -59,14 +59,19 @@ def served(clients, base):
     return [c.reply() for c in clients] == [proto.reply(base + k) for k in range(len(clients))]
 
 
-srv = proto.Server('tcp', conf='Idle_Timeout = 120\n', args=['--workers', '3'])
-srv.wait_log('3 worker processes started')
-deadline = time.monotonic() + 5
-while time.monotonic() < deadline and len(proto.children(srv.pid)) != 3:
-    time.sleep(0.05)
-w = proto.children(srv.pid)
+def start(n, conf):
+    """A daemon with n workers, once every worker has looked at the board."""
+    srv = proto.Server('tcp', conf=conf, args=['--workers', str(n)])
+    srv.wait_log('%d worker processes started' % n)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(proto.children(srv.pid)) != n:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return srv, proto.children(srv.pid)
+
+
+srv, w = start(3, 'Idle_Timeout = 120\n')
 tap.is_(len(w), 3, 'three workers')
-time.sleep(0.3)     # every worker has looked at the board
 
 # ---- fill in order
 first = [srv.connect() for _ in range(20)]
@@ -124,13 +129,7 @@ srv.stop()
 
 # ---- a worker at Max_Connections is passed over, though it has room by
 # the board's count: otherwise nobody would accept
-srv = proto.Server('tcp', conf='Idle_Timeout = 120\nMax_Connections = 5\n', args=['--workers', '2'])
-srv.wait_log('2 worker processes started')
-deadline = time.monotonic() + 5
-while time.monotonic() < deadline and len(proto.children(srv.pid)) != 2:
-    time.sleep(0.05)
-w = proto.children(srv.pid)
-time.sleep(0.3)
+srv, w = start(2, 'Idle_Timeout = 120\nMax_Connections = 5\n')
 cs = [srv.connect() for _ in range(8)]
 tap.ok(served(cs, 900), 'Max_Connections 5, 2 workers: 8 connections served')
 tap.is_(sorted(count(holders(srv, cs, w), p) for p in w), [3, 5],
