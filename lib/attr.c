@@ -107,36 +107,86 @@ u_isspace(uint32_t cp)
 	       cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
-/* Simple lower-case mapping of the ranges we cover (see attr.h). */
+#include "ulower_tab.h"
+
+/* Python's str.lower() of one code point (U+0130 is lower_into's). */
 static uint32_t
 u_lower(uint32_t cp)
 {
+	size_t lo = 0, hi = sizeof(ulower_tab) / sizeof(ulower_tab[0]);
+
 	if (cp < 0x80)
 		return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
-	if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
-		return cp + 32;
-	if (cp >= 0x100 && cp <= 0x17F) {
-		if (cp == 0x178)
-			return 0xFF;
-		if ((cp >= 0x100 && cp <= 0x12F) || (cp >= 0x132 && cp <= 0x137) ||
-		    (cp >= 0x14A && cp <= 0x177))
-			return (cp & 1) ? cp : cp + 1;
-		if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
-			return (cp & 1) ? cp + 1 : cp;
-		return cp;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct ulower_range *r = &ulower_tab[mid];
+
+		if (cp < r->lo) {
+			hi = mid;
+		} else if (cp > r->hi) {
+			lo = mid + 1;
+		} else {
+			if (r->alt && (cp - r->lo) % 2 != 0)
+				return cp;
+			return (uint32_t)((int32_t)cp + r->delta);
+		}
 	}
-	if (cp >= 0x400 && cp <= 0x40F)
-		return cp + 80;
-	if (cp >= 0x410 && cp <= 0x42F)
-		return cp + 32;
-	if ((cp >= 0x460 && cp <= 0x481) || (cp >= 0x48A && cp <= 0x4BF) ||
-	    (cp >= 0x4D0 && cp <= 0x52F))
-		return (cp & 1) ? cp : cp + 1;
-	if (cp == 0x4C0)
-		return 0x4CF;
-	if (cp >= 0x4C1 && cp <= 0x4CE)
-		return (cp & 1) ? cp + 1 : cp;
 	return cp;
+}
+
+static bool
+in_ranges(const struct ucp_range *t, size_t n, uint32_t cp)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (cp < t[mid].lo)
+			hi = mid;
+		else if (cp > t[mid].hi)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+#define IGNORABLE(cp) in_ranges(uignorable_tab, sizeof(uignorable_tab) / sizeof(uignorable_tab[0]), cp)
+#define CASED(cp) in_ranges(ucased_tab, sizeof(ucased_tab) / sizeof(ucased_tab[0]), cp)
+
+/*
+ * CPython's Final_Sigma rule for the capital sigma at v[at..next) of a
+ * valid UTF-8 string: final (U+03C2) when a cased letter comes before it
+ * and none after it, case-ignorable ones skipped both ways.
+ */
+static bool
+final_sigma(const unsigned char *v, size_t len, size_t at, size_t next)
+{
+	uint32_t cp = 0;
+	size_t i = at;
+	bool cased = false;
+
+	while (i > 0) {
+		size_t j = i - 1;
+
+		while (j > 0 && (v[j] & 0xC0) == 0x80)
+			j--;
+		utf8_next(v + j, len - j, &cp);
+		i = j;
+		if (!IGNORABLE(cp)) {
+			cased = CASED(cp);
+			break;
+		}
+	}
+	if (!cased)
+		return false;
+	for (i = next; i < len;) {
+		i += utf8_next(v + i, len - i, &cp);
+		if (!IGNORABLE(cp))
+			return !CASED(cp);
+	}
+	return true;
 }
 
 /*
@@ -215,15 +265,21 @@ attr_line_display(const char *line, size_t len, char *out, size_t outlen)
 static size_t
 lower_into(const char *v, size_t len, char *out)
 {
-	/* U+0130 (2 bytes) becomes 3 bytes; nothing else grows */
+	/* U+0130 (2 bytes) becomes 3 bytes, U+023A and its like 2 -> 3: never
+	 * more than half again (scripts/gen-ulower.py checks the table) */
 	size_t i = 0, o = 0;
 	uint32_t cp;
 
 	while (i < len) {
+		size_t at = i;
+
 		i += utf8_next((const unsigned char *)v + i, len - i, &cp);
 		if (cp == 0x130) {
 			out[o++] = 'i';
 			o += utf8_put(0x307, out + o);
+		} else if (cp == 0x3A3) {
+			o += utf8_put(final_sigma((const unsigned char *)v, len, at, i) ? 0x3C2 : 0x3C3,
+				      out + o);
 		} else {
 			o += utf8_put(u_lower(cp), out + o);
 		}

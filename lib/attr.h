@@ -9,10 +9,10 @@
  * maximal invalid subsequence becomes U+FFFD, so every stored name and
  * value is valid UTF-8.  "Blank" means Python's str.isspace() set (ASCII
  * blanks, \x1c-\x1f, U+0085, U+00A0, U+1680, U+2000-200A, U+2028/9,
- * U+202F, U+205F, U+3000).  Lower-casing covers ASCII, Latin-1, Latin
- * Extended-A (with U+0130 -> "i\u0307" as Python) and Cyrillic
- * U+0400-U+052F; other scripts are left as received (Python would also
- * lower Greek, Armenian, ... - documented deviation).  A line with a NUL
+ * U+202F, U+205F, U+3000).  Lower-casing is Python's str.lower() for
+ * every code point (U+0130 -> "i\u0307", capital sigma by the
+ * Final_Sigma rule), from tables scripts/gen-ulower.py takes from
+ * Python 3.11 (Unicode 14.0), the reference server's.  A line with a NUL
  * byte is treated as not matching (Python would keep the NUL).
  */
 #ifndef POLICYD_ATTR_H
@@ -67,8 +67,8 @@ void attr_req_reset(struct attr_req *r);
 int attr_req_add_line(struct attr_req *r, const char *line, size_t len, const char **err);
 /* True when the line is empty or only blanks after decoding: it ends a request. */
 bool attr_line_is_end(const char *line, size_t len);
-/* Python's str.lower() of valid UTF-8 (ASCII, Latin-1, Latin Extended-A,
- * Cyrillic); a new string, NULL when out of memory.  The policy uses it
+/* Python's str.lower() of valid UTF-8; a new string, NULL when out of
+ * memory.  The policy uses it
  * for values it lower-cases itself (Authserv_Id). */
 char *attr_lower_dup(const char *v, size_t len);
 /* NULL when the attribute is absent; "" when present and empty.  Valid

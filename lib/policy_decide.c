@@ -453,9 +453,11 @@ static struct verdict engine(struct pd_req *r, struct pending *pending)
 			: (r->sender == NULL && eq(mfrom_reject, "No_Check")) ? "None" : "<>";
 		if (eq(helo_res.f[0], "None"))
 			helo_res.f[1] = "no SPF record";
+		/* the log line comes before the point where Python crashes */
 		if (dbg >= 2)
 			log_info("%s; identity=helo; client-ip=%s; helo=%s; envelope-from=%s; receiver=%s ",
-				 helo_res.f[0], r->ip, r->helo, header_sender, r->rcv);
+				 helo_res.f[0], r->ip, r->helo,
+				 *r->snd ? r->snd : r->sender == NULL ? "None" : "<>", r->rcv);
 		if (header_ar(py)) {   /* it may log (configuration errors): made now */
 			header = spf_header(r, true, &helo_res, header_sender);
 		} else {

@@ -2,7 +2,8 @@
  * attr_ref - the request-line parser as it was before the arena rewrite
  * (lib/attr.c at 2b7a2c9, one malloc per attribute), kept as the
  * reference that fuzz_attr and test_attr compare the fast parser with:
- * same result code, names and values, byte for byte.
+ * same result code, names and values, byte for byte.  Its lower-casing
+ * is now the library's (Python's full str.lower(), since 2026-12-02).
  */
 #ifndef PSPF_ATTR_REF_H
 #define PSPF_ATTR_REF_H
@@ -116,38 +117,6 @@ ref_u_isspace(uint32_t cp)
 	       cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
-/* Simple lower-case mapping of the ranges we cover (see attr.h). */
-static uint32_t
-ref_u_lower(uint32_t cp)
-{
-	if (cp < 0x80)
-		return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
-	if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
-		return cp + 32;
-	if (cp >= 0x100 && cp <= 0x17F) {
-		if (cp == 0x178)
-			return 0xFF;
-		if ((cp >= 0x100 && cp <= 0x12F) || (cp >= 0x132 && cp <= 0x137) ||
-		    (cp >= 0x14A && cp <= 0x177))
-			return (cp & 1) ? cp : cp + 1;
-		if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
-			return (cp & 1) ? cp + 1 : cp;
-		return cp;
-	}
-	if (cp >= 0x400 && cp <= 0x40F)
-		return cp + 80;
-	if (cp >= 0x410 && cp <= 0x42F)
-		return cp + 32;
-	if ((cp >= 0x460 && cp <= 0x481) || (cp >= 0x48A && cp <= 0x4BF) ||
-	    (cp >= 0x4D0 && cp <= 0x52F))
-		return (cp & 1) ? cp : cp + 1;
-	if (cp == 0x4C0)
-		return 0x4CF;
-	if (cp >= 0x4C1 && cp <= 0x4CE)
-		return (cp & 1) ? cp + 1 : cp;
-	return cp;
-}
-
 /*
  * Decode with replacement into a fresh buffer (at most 3 bytes out per
  * byte in) and strip trailing blanks.  Sets *has_nul when a NUL was seen.
@@ -235,24 +204,22 @@ ref_attr_req_clear(struct ref_req *r)
 	ref_attr_req_init(r);
 }
 
-/* Lower-case valid UTF-8 into out (room for len + len / 2 + 1). */
+/*
+ * Lower-case valid UTF-8 into out (room for len + len / 2 + 1).  The
+ * mapping is the library's (attr_lower_dup): this oracle is for the
+ * parsing, and t/attr-python.t checks the mapping against Python itself.
+ */
 static void
 ref_lower_into(const char *v, size_t len, char *out)
 {
-	/* U+0130 (2 bytes) becomes 3 bytes; nothing else grows */
-	size_t i = 0, o = 0;
-	uint32_t cp;
+	char *l = attr_lower_dup(v, len);
 
-	while (i < len) {
-		i += ref_utf8_next((const unsigned char *)v + i, len - i, &cp);
-		if (cp == 0x130) {
-			out[o++] = 'i';
-			o += ref_utf8_put(0x307, out + o);
-		} else {
-			o += ref_utf8_put(ref_u_lower(cp), out + o);
-		}
+	if (l == NULL) {
+		out[0] = '\0';
+		return;
 	}
-	out[o] = '\0';
+	memcpy(out, l, strlen(l) + 1);
+	free(l);
 }
 
 /* Lower-case a valid UTF-8 string into a new buffer, as Python's str.lower(). */
