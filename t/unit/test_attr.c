@@ -208,7 +208,9 @@ main(void)
 	one("k=a=b", "k", "a=b", "split on the first '='");
 	one("k=v\r", "k", "v", "CR stripped");
 	one("k=", "k", "", "empty value present");
-	one("k=\xce\x91", "k", "\xce\x91", "Greek left as received (documented)");
+	one("k=\xce\x91", "k", "\xce\xb1", "Greek lower-cased, as Python does");
+	one("k=\xce\x9f\xce\x94\xce\x9f\xce\xa3 \xce\xa3", "k", "\xce\xbf\xce\xb4\xce\xbf\xcf\x82 \xcf\x83", "final sigma at a word end, not alone");
+	one("k=\xe2\x84\xaa", "k", "k", "Kelvin sign to ASCII k, as Python does");
 
 	nomatch("=x", 2, "no key");
 	nomatch("foo", 3, "no '='");
