@@ -130,24 +130,17 @@ with testlib.Dnsd(zone=ODD) as dns:
 
 # --- an old server: FORMERR to EDNS0 ------------------------------------------
 OLD_SERVER = r"""
-import socket, sys
-from dnslib import DNSRecord, RR, QTYPE, RCODE, TXT
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('127.0.0.1', 0))
-print('ready %d' % s.getsockname()[1], flush=True)
-log = open(sys.argv[1], 'a', buffering=1)
-while True:
-    data, peer = s.recvfrom(4096)
-    q = DNSRecord.parse(data)
-    edns = any(r.rtype == QTYPE.OPT for r in q.ar)
+from dnslib import RR, QTYPE, TXT
+
+
+def answer(q, data, edns, log):
     log.write('edns=%d\n' % edns)
     if edns:
         # The oldest servers do not even echo the question.
-        s.sendto(data[:2] + bytes([0x80 | (data[2] & 0x79), 0x01]) + bytes(8), peer)
-        continue
+        return data[:2] + bytes([0x80 | (data[2] & 0x79), 0x01]) + bytes(8)
     a = q.reply()
     a.add_answer(RR(q.q.qname, QTYPE.TXT, rdata=TXT('no edns here'), ttl=100))
-    s.sendto(a.pack(), peer)
+    return a.pack()
 """
 
 

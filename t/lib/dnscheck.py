@@ -123,17 +123,38 @@ def have_ipv6():
         return False
 
 
+# The loop of a ScriptServer, run after the script's own code.
+_SERVE = r"""
+import socket as _socket
+import sys as _sys
+from dnslib import DNSRecord as _DNSRecord, QTYPE as _QTYPE
+_s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+_s.bind(('127.0.0.1', 0))
+print('ready %d' % _s.getsockname()[1], flush=True)
+_log = open(_sys.argv[1], 'a', buffering=1)
+while True:
+    _data, _peer = _s.recvfrom(4096)
+    _q = _DNSRecord.parse(_data)
+    _out = answer(_q, _data, any(r.rtype == _QTYPE.OPT for r in _q.ar), _log)
+    if _out is not None:
+        _s.sendto(_out, _peer)
+"""
+
+
 class ScriptServer:
-    """A Python script as a UDP DNS server on a free loopback port: code
-    binds, prints "ready PORT", and appends a line per query to the file
-    named by its argv[1].  .server is "127.0.0.1:PORT", or None when the
-    script did not say ready (.ready_line has what it said instead).
+    """A few lines of dnslib as a UDP DNS server on a free loopback port,
+    for what t/dnsd.py does not imitate.  code defines
+    answer(q, data, edns, log): q the parsed query (dnslib DNSRecord), data
+    its bytes, edns whether it has an OPT record, log a file for one line
+    per query (.queries() reads it back); it returns the reply's bytes, or
+    None to stay silent.  .server is "127.0.0.1:PORT", or None when the
+    server did not say ready (.ready_line has what it said instead).
     Stopped by stop(), at the end of a with block, or at exit."""
 
     def __init__(self, code):
         self.tmp = tempfile.NamedTemporaryFile(prefix='scriptdns.', suffix='.log', delete=False)
         self.tmp.close()
-        self.proc = subprocess.Popen([testlib.PYTHON, '-c', code, self.tmp.name],
+        self.proc = subprocess.Popen([testlib.PYTHON, '-c', code + _SERVE, self.tmp.name],
                                      stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         testlib._live.append(self)
         self.ready_line = self.proc.stdout.readline().decode()
