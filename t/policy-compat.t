@@ -36,10 +36,7 @@ def inside():
     tmp = tempfile.mkdtemp(prefix='pspf-compat.')
     os.chmod(tmp, 0o755)   # ours drops root privileges: Per_User files must be readable
     testlib.netns_resolver(tap, tmp)
-    try:
-        slog = logcmp.Syslog(tmp)
-    except (OSError, RuntimeError) as e:
-        tap.bail('private /dev/log: %s' % e)
+    slog = logcmp.private_syslog(tap, tmp)
     only = os.environ.get('PSPF_COMPAT_ONLY', '')
     ours = None
     if only != 'python':

@@ -48,10 +48,7 @@ def inside():
     r = testlib.run(['mount', '-t', 'tmpfs', 'tmpfs', '/dev/shm'])
     syslog = None
     if os.environ.get('PSPF_RANDOM_LOGS', '1') != '0':
-        try:
-            syslog = logcmp.Syslog(tmp)
-        except (OSError, RuntimeError) as e:
-            tap.bail('private /dev/log: %s' % e)
+        syslog = logcmp.private_syslog(tap, tmp)
     seeds = randcompat.parse_seeds(os.environ.get('PSPF_RANDOM_SEEDS', DEFAULT_SEEDS))
     verbose = os.environ.get('PSPF_RANDOM_VERBOSE')
     jobs = int(os.environ.get('PSPF_RANDOM_JOBS', '4'))

@@ -91,6 +91,15 @@ class Syslog:
             return [(prio, msg) for _, prio, msg in self.lines.pop(pid, [])]
 
 
+def private_syslog(tap, tmp):
+    """A Syslog (its mount points under tmp), or a TAP bail-out saying
+    why there is none."""
+    try:
+        return Syslog(tmp)
+    except (OSError, RuntimeError) as e:
+        tap.bail('private /dev/log: %s' % e)
+
+
 def object_addresses(msg):
     """Python's repr of an object carries its address (the Config: line
     shows IntHosts as <spf_engine.config.HostsDataset object at 0x7f...>);
