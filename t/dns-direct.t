@@ -10,16 +10,15 @@
 # Debian 12 (1.18) and 13 (1.34).
 
 import os
-import re
-import socket
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
 import testlib  # noqa: E402
+import dnscheck  # noqa: E402
 
 tap = testlib.Tap()
-DNSQ = testlib.binary('tools/dnsq')
+dq = dnscheck.Dnsq(tap)
+dnsq, check, queries = dq.run, dq.check, dnscheck.queries
 
 CAFE = 'caf\u00e9.example.com'        # UTF-8 on the wire: bytes 0xc3 0xa9
 ODD = {
@@ -36,56 +35,6 @@ ODD = {
     'alias+x.example.com': [{'CNAME': 'user+tag._spf.example.com'}],
     'plain.example.com': [{'A': '192.0.2.1'}],
 }
-
-bad_runs = []
-
-
-def dnsq(server, *args, timeout=30, opts=(), servers=None):
-    srv = []
-    for s in (servers or [server]):
-        srv += ['-s', s]
-    argv = [DNSQ] + srv + ['-t', '1000', '-r', '1'] + list(opts) + list(args)
-    t0 = time.monotonic()
-    r = testlib.run(argv, timeout=timeout)
-    r.elapsed = time.monotonic() - t0
-    if r.returncode != 0 or r.stderr:
-        bad_runs.append('%s\nrc=%s\n%s' % (' '.join(argv), r.returncode, r.stderr))
-    r.answers = {}
-    r.records = {}
-    r.stats = {}
-    for line in (r.stdout or '').splitlines():
-        # Names and canon may hold spaces: parse from the fixed keys.
-        m = re.match(r'#(\d+) (\S+) (.*) status=(\S+) ttl=(\S+) cache=(\S+) canon=(.*) n=(\d+)$',
-                     line)
-        if m:
-            r.answers[int(m.group(1))] = dict(zip(('status', 'ttl', 'cache', 'canon', 'n'),
-                                                  m.groups()[3:]))
-            r.records[int(m.group(1))] = []
-            continue
-        m = re.match(r'#(\d+)   (.*)$', line)
-        if m:
-            r.records[int(m.group(1))].append(m.group(2))
-            continue
-        if line.startswith('stats '):
-            r.stats = {k: int(v) for k, v in (kv.split('=') for kv in line.split()[1:])}
-    return r
-
-
-def check(r, idx, name, **want):
-    a = r.answers.get(idx)
-    if a is None:
-        return tap.ok(False, name, 'no answer #%d\nstdout: %s\nstderr: %s' % (idx, r.stdout, r.stderr))
-    got = {k: a.get(k) for k in want}
-    return tap.is_(got, {k: str(v) for k, v in want.items()}, name)
-
-
-def queries(dns, name, qtype):
-    # dnsd logs names as latin-1; compare in the same form.
-    # Lines are "udp|tcp NAME TYPE ..." and NAME may hold spaces.
-    wire = name.encode('utf-8').decode('latin-1')
-    return [l for l in dns.queries()
-            if any(l.startswith('%s %s %s ' % (p, wire, qtype)) for p in ('udp', 'tcp'))]
-
 
 with testlib.Dnsd(zone=ODD) as dns:
     # --- odd names get answers ----------------------------------------
@@ -121,18 +70,13 @@ with testlib.Dnsd(zone=ODD) as dns:
 
     # --- truncated answer: TCP ------------------------------------------
     r = dnsq(dns.server, 'TXT:tc+x.example.com')
-    check(r, 0, 'TC for an odd name: retried over TCP', status='OK', n=1)
-    tap.is_(r.records.get(0), ['TXT strings=1 first=17 len=17 "odd name over tcp" ttl=3600'],
-            'TC -> TCP: the record')
-    tap.is_([l.split(' ')[0] for l in queries(dns, 'tc+x.example.com', 'TXT')], ['udp', 'tcp'],
-            'TC -> TCP: one UDP query, then one TCP query', dns.queries())
+    dq.check_tc(r, 0, dns, 'tc+x.example.com', 'TXT',
+                'TXT strings=1 first=17 len=17 "odd name over tcp" ttl=3600',
+                'TC for an odd name: retried over TCP')
 
     # --- timeouts, tries --------------------------------------------------
-    r = dnsq(dns.server, 'A:slow=x.example.com', 'A:plain.example.com', opts=['-t', '300', '-r', '2'])
-    check(r, 0, 'no answer: TIMEOUT', status='TIMEOUT', ttl=0, n=0)
-    check(r, 1, 'a timeout does not hold up other lookups', status='OK')
-    tap.ok(0.55 < r.elapsed < 5, 'TIMEOUT after 2 tries of 300 ms (%.2fs)' % r.elapsed)
-    tap.is_(len(queries(dns, 'slow=x.example.com', 'A')), 2, 'TIMEOUT: tries=2 sends twice')
+    dq.check_timeout(dns, 'slow=x.example.com', 'plain.example.com',
+                     'TIMEOUT after 2 tries of 300 ms (%.2fs)', low=0.55)
 
     # --- forged answers ---------------------------------------------------
     r = dnsq(dns.server, 'A:spoof+x.example.com')
@@ -165,18 +109,18 @@ with testlib.Dnsd(zone=ODD) as dns:
            r.stdout[-2000:])
 
     # --- servers in order: dead first, silent first ------------------------
-    r = dnsq(None, 'TXT:user+tag._spf.example.com', servers=['127.0.0.1:9', dns.server],
+    r = dnsq(['127.0.0.1:9', dns.server], 'TXT:user+tag._spf.example.com',
              opts=['-t', '300', '-r', '1'])
     check(r, 0, 'first server dead (port unreachable): the second answers', status='OK', n=1)
     with testlib.Dnsd(zone={'user+tag._spf.example.com': ['TIMEOUT'],
                             'slow=x.example.com': ['TIMEOUT']}) as silent:
-        r = dnsq(None, 'TXT:user+tag._spf.example.com', servers=[silent.server, dns.server],
+        r = dnsq([silent.server, dns.server], 'TXT:user+tag._spf.example.com',
                  opts=['-t', '300', '-r', '1'])
         check(r, 0, 'first server silent: after its timeout the second answers', status='OK', n=1)
         tap.ok(r.elapsed >= 0.3, 'the second server asked after 300 ms (%.2fs)' % r.elapsed)
         tap.is_(len(queries(silent, 'user+tag._spf.example.com', 'TXT')), 1,
                 'the silent server was asked once')
-        r = dnsq(None, 'TXT:slow=x.example.com', servers=[silent.server, dns.server],
+        r = dnsq([silent.server, dns.server], 'TXT:slow=x.example.com',
                  opts=['-t', '200', '-r', '2'])
         check(r, 0, 'two servers, neither answers: TIMEOUT', status='TIMEOUT')
         tap.is_((len(queries(silent, 'slow=x.example.com', 'TXT')),
@@ -186,61 +130,29 @@ with testlib.Dnsd(zone=ODD) as dns:
 
 # --- an old server: FORMERR to EDNS0 ------------------------------------------
 OLD_SERVER = r"""
-import socket, sys
-from dnslib import DNSRecord, RR, QTYPE, RCODE, TXT
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('127.0.0.1', 0))
-print('ready %d' % s.getsockname()[1], flush=True)
-log = open(sys.argv[1], 'a', buffering=1)
-while True:
-    data, peer = s.recvfrom(4096)
-    q = DNSRecord.parse(data)
-    edns = any(r.rtype == QTYPE.OPT for r in q.ar)
+from dnslib import RR, QTYPE, TXT
+
+
+def answer(q, data, edns, log):
     log.write('edns=%d\n' % edns)
     if edns:
         # The oldest servers do not even echo the question.
-        s.sendto(data[:2] + bytes([0x80 | (data[2] & 0x79), 0x01]) + bytes(8), peer)
-        continue
+        return data[:2] + bytes([0x80 | (data[2] & 0x79), 0x01]) + bytes(8)
     a = q.reply()
     a.add_answer(RR(q.q.qname, QTYPE.TXT, rdata=TXT('no edns here'), ttl=100))
-    s.sendto(a.pack(), peer)
+    return a.pack()
 """
 
 
-def old_server():
-    import subprocess
-    import tempfile
-    tmp = tempfile.NamedTemporaryFile(prefix='olddns.', suffix='.log', delete=False)
-    proc = subprocess.Popen([testlib.PYTHON, '-c', OLD_SERVER, tmp.name],
-                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    line = proc.stdout.readline().decode()
-    return proc, tmp.name, line
-
-
-proc, logname, line = old_server()
-try:
-    tap.ok(line.startswith('ready '), 'old server started', line)
-    server = '127.0.0.1:%d' % int(line.split()[1])
-    r = dnsq(server, 'TXT:old+x.example')
+with dnscheck.ScriptServer(OLD_SERVER) as old:
+    tap.ok(old.server is not None, 'old server started', old.ready_line)
+    r = dnsq(old.server, 'TXT:old+x.example')
     check(r, 0, 'odd name, FORMERR without question to EDNS0: asked again without it',
           status='OK', n=1)
-    with open(logname) as f:
-        tap.is_([l.strip() for l in f], ['edns=1', 'edns=0'], 'EDNS0 first, then plain')
-finally:
-    proc.terminate()
-    proc.wait(5)
-    proc.stdout.close()
-    os.unlink(logname)
+    tap.is_(old.queries(), ['edns=1', 'edns=0'], 'EDNS0 first, then plain')
 
 # --- an IPv6 server -------------------------------------------------------------
-try:
-    s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    s6.bind(('::1', 0))
-    s6.close()
-    have_v6 = True
-except OSError:
-    have_v6 = False
-if have_v6:
+if dnscheck.have_ipv6():
     with testlib.Dnsd(zone=ODD, addr='::1') as dns6:
         r = dnsq('[::1]:%d' % dns6.port, 'TXT:user+tag._spf.example.com', 'TXT:tc+x.example.com')
         check(r, 0, 'odd name from an IPv6 server', status='OK', n=1)
@@ -248,5 +160,5 @@ if have_v6:
 else:
     tap.diag('no IPv6 loopback here: direct queries to [v6]:port not tried')
 
-tap.is_(bad_runs, [], 'every dnsq run exited 0 with nothing on stderr (sanitizers included)')
+dq.all_runs_clean()
 tap.done()

@@ -6,16 +6,16 @@
 # cache's memory bound, and one wire query shared by concurrent lookups.
 
 import os
-import re
-import socket
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
 import testlib  # noqa: E402
+import dnscheck  # noqa: E402
 
 tap = testlib.Tap()
-DNSQ = testlib.binary('tools/dnsq')
+dq = dnscheck.Dnsq(tap)
+dnsq, check, queries = dq.run, dq.check, dnscheck.queries
+DNSQ = dq.bin
 
 LONG = 'v=spf1 ' + ' '.join('ip4:192.0.2.%d' % i for i in range(60)) + ' -all'
 
@@ -50,49 +50,9 @@ for i in range(100):
     ZONE['n%d.example.com' % i] = [{'TXT': 'record number %d of the memory test' % i}]
 
 
-bad_runs = []
-
-
-def dnsq(dns, *args, timeout=30, opts=()):
-    argv = [DNSQ, '-s', dns.server, '-t', '1000', '-r', '1'] + list(opts) + list(args)
-    t0 = time.monotonic()
-    r = testlib.run(argv, timeout=timeout)
-    r.elapsed = time.monotonic() - t0
-    if r.returncode != 0 or r.stderr:
-        bad_runs.append('%s\nrc=%s\n%s' % (' '.join(argv), r.returncode, r.stderr))
-    r.answers = {}
-    r.records = {}
-    r.stats = {}
-    for line in (r.stdout or '').splitlines():
-        m = re.match(r'#(\d+) (\S+) (\S+) (status=.*)$', line)
-        if m:
-            r.answers[int(m.group(1))] = dict(kv.split('=', 1) for kv in m.group(4).split(' '))
-            r.records[int(m.group(1))] = []
-            continue
-        m = re.match(r'#(\d+)   (.*)$', line)
-        if m:
-            r.records[int(m.group(1))].append(m.group(2))
-            continue
-        if line.startswith('stats '):
-            r.stats = {k: int(v) for k, v in (kv.split('=') for kv in line.split()[1:])}
-    return r
-
-
-def queries(dns, name, qtype):
-    return [l for l in dns.queries() if l.split()[1:3] == [name, qtype]]
-
-
-def check(r, idx, name, **want):
-    a = r.answers.get(idx)
-    if a is None:
-        return tap.ok(False, name, 'no answer #%d\nstdout: %s\nstderr: %s' % (idx, r.stdout, r.stderr))
-    got = {k: a.get(k) for k in want}
-    return tap.is_(got, {k: str(v) for k, v in want.items()}, name)
-
-
 with testlib.Dnsd(zone=ZONE) as dns:
     # --- record types -------------------------------------------------
-    r = dnsq(dns, 'A:example.com', 'AAAA:example.com', 'TXT:example.com', 'MX:example.com',
+    r = dnsq(dns.server, 'A:example.com', 'AAAA:example.com', 'TXT:example.com', 'MX:example.com',
              'PTR:1.2.0.192.in-addr.arpa', 'TXT:long.example.com')
     tap.is_(r.returncode, 0, 'dnsq exits 0', r.stderr)
     check(r, 0, 'A: OK with the zone TTL', status='OK', ttl=3600, cache='no', n=2)
@@ -110,7 +70,7 @@ with testlib.Dnsd(zone=ZONE) as dns:
             'TXT over 255 bytes (and over 512 in all): several strings, joined back')
 
     # --- CNAME chains -------------------------------------------------
-    r = dnsq(dns, 'A:alias.example.com', 'TXT:alias.example.com', 'CNAME:alias.example.com',
+    r = dnsq(dns.server, 'A:alias.example.com', 'TXT:alias.example.com', 'CNAME:alias.example.com',
              'A:loop.example.com', 'A:dangling.example.com')
     check(r, 0, 'CNAME chain: A of the final target', status='OK', canon='example.com', n=2,
           ttl=30)
@@ -122,26 +82,21 @@ with testlib.Dnsd(zone=ZONE) as dns:
           canon='nowhere.example.com')
 
     # --- NXDOMAIN, NODATA, SERVFAIL, TIMEOUT, TC ----------------------
-    r = dnsq(dns, 'A:nx.example.com', 'MX:long.example.com', 'A:servfail.example.com',
+    r = dnsq(dns.server, 'A:nx.example.com', 'MX:long.example.com', 'A:servfail.example.com',
              'TXT:tc.example.com')
     check(r, 0, 'missing name: NXDOMAIN, TTL from the SOA', status='NXDOMAIN', ttl=300, n=0)
     check(r, 1, 'name without that type: NODATA', status='NODATA', ttl=300, n=0)
     check(r, 2, 'SERVFAIL rcode: SERVFAIL', status='SERVFAIL', ttl=0)
-    check(r, 3, 'truncated UDP answer: retried over TCP', status='OK', n=1)
-    tap.is_(r.records[3], ['TXT strings=1 first=13 len=13 "came over tcp" ttl=3600'],
-            'TC -> TCP: the record')
-    tc = [l.split()[0] for l in dns.queries() if ' tc.example.com TXT ' in l]
-    tap.is_(tc, ['udp', 'tcp'], 'TC -> TCP: one UDP query, then one TCP query', dns.queries())
+    dq.check_tc(r, 3, dns, 'tc.example.com', 'TXT',
+                'TXT strings=1 first=13 len=13 "came over tcp" ttl=3600',
+                'truncated UDP answer: retried over TCP')
 
-    r = dnsq(dns, 'A:timeout.example.com', 'A:example.com', opts=['-t', '300', '-r', '2'])
-    check(r, 0, 'no answer: TIMEOUT', status='TIMEOUT', ttl=0, n=0)
-    check(r, 1, 'a timeout does not hold up other lookups', status='OK')
-    tap.ok(r.elapsed < 5, 'TIMEOUT within bounds (%.2fs for 2 tries of 300 ms)' % r.elapsed)
-    tap.is_(len(queries(dns, 'timeout.example.com', 'A')), 2, 'TIMEOUT: tries=2 sends twice')
+    dq.check_timeout(dns, 'timeout.example.com', 'example.com',
+                     'TIMEOUT within bounds (%.2fs for 2 tries of 300 ms)')
 
     # --- names refused before any query -------------------------------
     before = len(dns.queries())
-    r = dnsq(dns, 'A:a..example.com', 'A:' + 'x' * 64 + '.example.com',
+    r = dnsq(dns.server, 'A:a..example.com', 'A:' + 'x' * 64 + '.example.com',
              'A:' + '.'.join(['abcdefg'] * 32), 'A:.', 'A:example.com.', 'A:example.com..')
     for i, what in enumerate(['empty label', 'label over 63', 'name over 253', 'root only']):
         check(r, i, 'bad name (%s): ERROR' % what, status='ERROR', ttl=0, n=0)
@@ -150,14 +105,14 @@ with testlib.Dnsd(zone=ZONE) as dns:
     tap.is_(len(dns.queries()) - before, 1, 'bad names send no query')
 
     # --- cache: TTL expiry ----------------------------------------------
-    r = dnsq(dns, 'TXT:short.example.com', '--sleep=1200', 'TXT:short.example.com',
+    r = dnsq(dns.server, 'TXT:short.example.com', '--sleep=1200', 'TXT:short.example.com',
              '--sleep=0', 'TXT:short.example.com', opts=['-c', '100000'])
     check(r, 0, 'TTL 1: first answer from the server', status='OK', ttl=1, cache='no')
     check(r, 1, 'TTL 1: after 1.2 s from the server again', status='OK', cache='no')
     check(r, 2, 'TTL 1: right after, from the cache', status='OK', cache='yes')
     tap.is_(len(queries(dns, 'short.example.com', 'TXT')), 2, 'TTL 1: two queries reached the server')
 
-    r = dnsq(dns, 'TXT:sixty.example.com', '--sleep=1100', 'TXT:Sixty.Example.COM.',
+    r = dnsq(dns.server, 'TXT:sixty.example.com', '--sleep=1100', 'TXT:Sixty.Example.COM.',
              opts=['-c', '100000'])
     check(r, 1, 'cache hit, name case-insensitive', status='OK', cache='yes')
     # 1.1 s of age takes one second off; a second more is allowed for a slow machine.
@@ -166,12 +121,12 @@ with testlib.Dnsd(zone=ZONE) as dns:
     tap.is_(r.records.get(1), ['TXT strings=1 first=13 len=13 "sixty seconds" ttl=60'],
             'cache hit: the same records')
 
-    r = dnsq(dns, 'TXT:ttl0.example.com', 'TXT:ttl0.example.com', opts=['-c', '100000'])
+    r = dnsq(dns.server, 'TXT:ttl0.example.com', 'TXT:ttl0.example.com', opts=['-c', '100000'])
     check(r, 1, 'TTL 0: not cached', status='OK', cache='no', ttl=0)
 
     # --- cache: negative answers -------------------------------------------
     n0 = len(queries(dns, 'neg.example.com', 'A'))
-    r = dnsq(dns, 'A:neg.example.com', 'MX:short.example.com', 'A:servfail.example.com',
+    r = dnsq(dns.server, 'A:neg.example.com', 'MX:short.example.com', 'A:servfail.example.com',
              '--sleep=1100', 'A:neg.example.com', 'MX:short.example.com', 'A:servfail.example.com',
              opts=['-c', '100000'])
     check(r, 3, 'NXDOMAIN cached', status='NXDOMAIN', cache='yes')
@@ -184,7 +139,7 @@ with testlib.Dnsd(zone=ZONE) as dns:
     # --- cache: memory bound ---------------------------------------------
     names = ['TXT:n%d.example.com' % i for i in range(100)]
     bound = 3000
-    r = dnsq(dns, *(names + ['--sleep=0', 'TXT:n0.example.com', 'TXT:n99.example.com']),
+    r = dnsq(dns.server, *(names + ['--sleep=0', 'TXT:n0.example.com', 'TXT:n99.example.com']),
              opts=['-c', str(bound)])
     tap.ok(all(r.answers.get(i, {}).get('status') == 'OK' for i in range(100)),
            '100 names through a %d-byte cache: all answered' % bound)
@@ -196,7 +151,7 @@ with testlib.Dnsd(zone=ZONE) as dns:
     check(r, 101, 'newest entry kept', cache='yes', status='OK')
 
     # --- in-flight sharing ------------------------------------------------
-    r = dnsq(dns, 'TXT:shared.example.com', 'TXT:SHARED.example.com.', 'TXT:shared.example.com')
+    r = dnsq(dns.server, 'TXT:shared.example.com', 'TXT:SHARED.example.com.', 'TXT:shared.example.com')
     for i in range(3):
         check(r, i, 'shared lookup %d answered from the wire' % i, status='OK', cache='no', n=1)
     tap.is_(len(queries(dns, 'shared.example.com', 'TXT')), 1,
@@ -206,7 +161,7 @@ with testlib.Dnsd(zone=ZONE) as dns:
     # A burst over the in-flight cap waits in line instead of flooding.
     burst = ['TXT:n%d.example.com' % i for i in range(100)] + ['A:burst%d.example.com' % i
                                                               for i in range(100)]
-    r = dnsq(dns, *(burst + ['cancel:A:burst0.example.com', 'cancel:A:lonely.example.com']),
+    r = dnsq(dns.server, *(burst + ['cancel:A:burst0.example.com', 'cancel:A:lonely.example.com']),
              opts=['-m', '7'])
     tap.ok(all(r.answers.get(i, {}).get('status') == ('OK' if i < 100 else 'NXDOMAIN')
                for i in range(200)), '200 lookups through 7 slots: all answered', r.stdout[-2000:])
@@ -220,10 +175,10 @@ with testlib.Dnsd(zone=ZONE) as dns:
     # Callbacks starting lookups: a cache hit delivered inside the fan-out,
     # and a failure (not cached) sent again from inside c-ares' callback.
     n0 = len(queries(dns, 'servfail.example.com', 'A'))
-    r = dnsq(dns, 'TXT:example.com', 'TXT:example.com', opts=['-c', '100000', '-a', '1'])
+    r = dnsq(dns.server, 'TXT:example.com', 'TXT:example.com', opts=['-c', '100000', '-a', '1'])
     check(r, 2, 'lookup started by a callback: cache hit inside the fan-out', status='OK',
           cache='yes')
-    r = dnsq(dns, 'A:servfail.example.com', 'A:servfail.example.com', opts=['-a', '3'])
+    r = dnsq(dns.server, 'A:servfail.example.com', 'A:servfail.example.com', opts=['-a', '3'])
     tap.ok(all(r.answers.get(i, {}).get('status') == 'SERVFAIL' for i in range(5)),
            'lookups started by callbacks after a failure: all answered', r.stdout)
     # 2 lookups share query 1; their callbacks start 2 more, sharing query 2;
@@ -231,11 +186,11 @@ with testlib.Dnsd(zone=ZONE) as dns:
     tap.is_(len(queries(dns, 'servfail.example.com', 'A')) - n0, 3,
             'failures not cached: lookups from callbacks go to the wire, shared in flight')
 
-    r = dnsq(dns, 'TXT:cancel.example.com', 'cancel:TXT:cancel.example.com')
+    r = dnsq(dns.server, 'TXT:cancel.example.com', 'cancel:TXT:cancel.example.com')
     check(r, 0, 'cancelling one waiter keeps the other', status='OK')
     tap.ok(1 not in r.answers and '#1 cancelled' in r.stdout, 'the cancelled waiter gets no call')
 
-    r = dnsq(dns, 'TXT:example.com', 'TXT:example.com', 'TXT:example.com', 'A:example.com',
+    r = dnsq(dns.server, 'TXT:example.com', 'TXT:example.com', 'TXT:example.com', 'A:example.com',
              opts=['-x'])
     got = sorted(r.answers)
     tap.ok(len(got) == 1 and r.stdout.count('cancelled') == 3 and r.returncode == 0,
@@ -246,17 +201,12 @@ with testlib.Dnsd(zone=ZONE) as dns:
 # FORMERR to EDNS0, and an authoritative-only one giving a CNAME without its
 # target (the resolver asks again for the target).
 ODD_SERVER = r"""
-import socket, sys
-from dnslib import DNSRecord, RR, QTYPE, RCODE, TXT, CNAME
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('127.0.0.1', 0))
-print('ready %d' % s.getsockname()[1], flush=True)
-log = open(sys.argv[1], 'a', buffering=1)
-while True:
-    data, peer = s.recvfrom(4096)
-    q = DNSRecord.parse(data)
+import struct
+from dnslib import RR, QTYPE, RCODE, TXT, CNAME
+
+
+def answer(q, data, edns, log):
     name = str(q.q.qname).rstrip('.').lower()
-    edns = any(r.rtype == QTYPE.OPT for r in q.ar)
     log.write('%s edns=%d\n' % (name, edns))
     a = q.reply()
     a.header.aa = 1
@@ -271,7 +221,6 @@ while True:
         a.add_answer(RR('target.example', QTYPE.TXT, rdata=TXT('chased'), ttl=500))
     elif name.endswith('.bad'):
         # Hostile answers: the right ID and question, then garbage.
-        import struct
         raw = bytearray(q.reply().pack())
         kind = name.split('.')[0]
         if kind == 'ptrloop':      # one record whose owner points at itself
@@ -287,45 +236,18 @@ while True:
         elif kind == 'txtover':    # a string longer than its record
             raw[6:8] = struct.pack('>H', 1)
             raw += b'\xc0\x0c' + struct.pack('>HHIH', 16, 1, 60, 3) + b'\x09abcdefghi'
-        s.sendto(bytes(raw), peer)
-        continue
+        return bytes(raw)
     else:
         a.header.rcode = RCODE.NXDOMAIN
-    s.sendto(a.pack(), peer)
+    return a.pack()
 """
 
 
-class OddServer:
-    def __init__(self):
-        import subprocess
-        import tempfile
-        self.tmp = tempfile.NamedTemporaryFile(prefix='oddns.', suffix='.log', delete=False)
-        self.proc = subprocess.Popen([testlib.PYTHON, '-c', ODD_SERVER, self.tmp.name],
-                                     stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        testlib._live.append(self)
-        line = self.proc.stdout.readline().decode()
-        if not line.startswith('ready '):
-            self.stop()
-            raise RuntimeError('odd server: %r' % line)
-        self.server = '127.0.0.1:%d' % int(line.split()[1])
-
-    def queries(self):
-        with open(self.tmp.name) as f:
-            return [l.strip() for l in f]
-
-    def stop(self):
-        if self in testlib._live:
-            testlib._live.remove(self)
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(5)
-        self.proc.stdout.close()
-        os.unlink(self.tmp.name)
-
-
-odd = OddServer()
+odd = dnscheck.ScriptServer(ODD_SERVER)
 try:
-    r = dnsq(odd, 'TXT:old.example', 'TXT:dangle.example', opts=['-c', '10000'])
+    if odd.server is None:
+        raise RuntimeError('odd server: %r' % odd.ready_line)
+    r = dnsq(odd.server, 'TXT:old.example', 'TXT:dangle.example', opts=['-c', '10000'])
     check(r, 0, 'FORMERR to EDNS0: asked again without it', status='OK', n=1)
     tap.is_(r.records.get(0), ['TXT strings=1 first=12 len=12 "no edns here" ttl=100'],
             'no-EDNS answer')
@@ -336,13 +258,13 @@ try:
     tap.is_(r.records.get(1), ['TXT strings=1 first=6 len=6 "chased" ttl=500'],
             'chased record')
     kinds = ['ptrloop', 'huge', 'cut', 'txtover']
-    r = dnsq(odd, *['TXT:%s.bad' % k for k in kinds], opts=['-c', '10000'])
+    r = dnsq(odd.server, *['TXT:%s.bad' % k for k in kinds], opts=['-c', '10000'])
     for i, k in enumerate(kinds):
         check(r, i, 'hostile answer (%s): SERVFAIL, not cached' % k, status='SERVFAIL', ttl=0)
 finally:
     odd.stop()
 
-tap.is_(bad_runs, [], 'every dnsq run exited 0 with nothing on stderr (sanitizers included)')
+dq.all_runs_clean()
 
 # --- servers: list, IPv6 literal, bad syntax ------------------------------
 with testlib.Dnsd(zone=ZONE, delay_ms=0) as dns:
@@ -357,14 +279,7 @@ tap.ok(r.returncode != 0 and 'want an IP address' in r.stderr, 'host name as ser
 r = testlib.run([DNSQ, '-s', '127.0.0.1:99999', 'A:example.com'])
 tap.ok(r.returncode != 0 and 'DNS server' in r.stderr, 'bad port: clear error', r.stderr)
 
-try:
-    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    s.bind(('::1', 0))
-    s.close()
-    have_v6 = True
-except OSError:
-    have_v6 = False
-if have_v6:
+if dnscheck.have_ipv6():
     with testlib.Dnsd(zone=ZONE, addr='::1') as dns6:
         r = testlib.run([DNSQ, '-s', '[::1]:%d' % dns6.port, '-t', '1000', '-r', '1',
                          'TXT:example.com'])

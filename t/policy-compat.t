@@ -17,84 +17,16 @@
 # PSPF_COMPAT_ONLY=python checks only the Python side against the
 # expectations (useful while ours is not built).
 import os
-import re
-import socket
 import sys
 import tempfile
-import threading
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, 'lib'))
 import testlib     # noqa: E402
 import policylib   # noqa: E402
+import logcmp      # noqa: E402
 
 PYSERVER = '/usr/bin/policyd-spf'
-
-
-
-class Syslog:
-    """A /dev/log of our own: /dev is a tmpfs in this mount namespace,
-    with the few device nodes programs need bound from the real /dev, so
-    both servers' syslog lines can be read and compared."""
-
-    def __init__(self, tmp):
-        old = os.path.join(tmp, 'olddev')
-        os.mkdir(old)
-        for argv in (['mount', '--bind', '/dev', old], ['mount', '-t', 'tmpfs', 'tmpfs', '/dev']):
-            r = testlib.run(argv)
-            if r.returncode != 0:
-                raise RuntimeError('%s: %s' % (' '.join(argv), r.stderr.strip()))
-        for n in ('null', 'zero', 'random', 'urandom', 'tty', 'full'):
-            if os.path.exists(os.path.join(old, n)):
-                open('/dev/' + n, 'w').close()
-                testlib.run(['mount', '--bind', os.path.join(old, n), '/dev/' + n])
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind('/dev/log')
-        os.chmod('/dev/log', 0o666)   # ours drops root privileges
-        # a unix datagram socket queues only a few messages
-        # (net.unix.max_dgram_qlen) before senders block: read all the time
-        self.lines = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._reader, daemon=True).start()
-
-    def _reader(self):
-        while True:
-            d = self.sock.recv(65536)
-            text = d.decode('utf-8', 'replace').rstrip('\n').rstrip('\x00')
-            m = re.match(r'^<(\d+)>.*?policyd-spf\[\d+\]: (.*)$', text, re.S)
-            if m:
-                with self.lock:
-                    self.lines.append((int(m.group(1)), m.group(2)))
-
-    def drain(self):
-        """(priority, message) of every datagram so far."""
-        time.sleep(0.05)
-        with self.lock:
-            out, self.lines = self.lines, []
-        return out
-
-
-# Our own debugLevel 2 line per SPF check (DNS queries vs cache answers);
-# the Python server has none, so it is compared apart.
-STATS_RE = re.compile(r'^spfcheck: (helo|mailfrom) [^\n]*: [a-z]+; lookups \d+, voids \d+, '
-                      r'DNS questions \d+ \(\d+ from cache\), \d+ ms$')
-
-
-def split_logs(lines, stats=None):
-    """Input echo lines apart from the rest: ours reads requests ahead
-    (pipelining), so they interleave differently; object addresses
-    normalised.  Our stats lines go to stats (a list) when given."""
-    reads, rest = [], []
-    for prio, msg in lines:
-        msg = re.sub(r' at 0x[0-9a-f]+>', ' at 0x>', msg)
-        if msg.startswith('Read line: ') or msg == 'Found the end of entry':
-            reads.append((prio, msg))
-        elif stats is not None and msg.startswith('spfcheck: ') and STATS_RE.match(msg):
-            stats.append(msg)
-        else:
-            rest.append((prio, msg))
-    return reads, rest
 
 
 def inside():
@@ -104,10 +36,7 @@ def inside():
     tmp = tempfile.mkdtemp(prefix='pspf-compat.')
     os.chmod(tmp, 0o755)   # ours drops root privileges: Per_User files must be readable
     testlib.netns_resolver(tap, tmp)
-    try:
-        slog = Syslog(tmp)
-    except (OSError, RuntimeError) as e:
-        tap.bail('private /dev/log: %s' % e)
+    slog = logcmp.private_syslog(tap, tmp)
     only = os.environ.get('PSPF_COMPAT_ONLY', '')
     ours = None
     if only != 'python':
@@ -141,13 +70,13 @@ def inside():
                                                   files=case['files'])
             olog = slog.drain()
             if case['ours_log']:
-                _, orest = split_logs(olog)
+                _, orest = logcmp.split_logs(olog)
                 tap.is_([l for l in orest if l in case['ours_log']], list(case['ours_log']),
                         'ours logs: %s' % name, orest)
             if not case['why'] and not case.get('logs_differ'):
                 stats = []
-                oreads, orest = split_logs(olog, stats)
-                preads, prest = split_logs(pylog)
+                oreads, orest = logcmp.split_logs(olog, stats)
+                preads, prest = logcmp.split_logs(pylog)
                 tap.is_(orest, prest, 'ours == python: log lines of %s' % name)
                 tap.is_(oreads, preads, 'ours == python: input lines logged, %s' % name)
                 # one stats line of ours for each SPF check Python reports at debugLevel >= 2

@@ -28,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, 'lib'))
 import testlib      # noqa: E402
 import randcompat   # noqa: E402
+import logcmp       # noqa: E402
 
 DEFAULT_SEEDS = '1-100'
 
@@ -47,10 +48,7 @@ def inside():
     r = testlib.run(['mount', '-t', 'tmpfs', 'tmpfs', '/dev/shm'])
     syslog = None
     if os.environ.get('PSPF_RANDOM_LOGS', '1') != '0':
-        try:
-            syslog = randcompat.PidSyslog(tmp, testlib.run)
-        except (OSError, RuntimeError) as e:
-            tap.bail('private /dev/log: %s' % e)
+        syslog = logcmp.private_syslog(tap, tmp)
     seeds = randcompat.parse_seeds(os.environ.get('PSPF_RANDOM_SEEDS', DEFAULT_SEEDS))
     verbose = os.environ.get('PSPF_RANDOM_VERBOSE')
     jobs = int(os.environ.get('PSPF_RANDOM_JOBS', '4'))

@@ -29,6 +29,8 @@ import re
 import subprocess
 import tempfile
 
+from logcmp import OUR_ONLY_LOG
+
 GOOD4 = '192.0.2.10'
 BAD4 = '198.51.100.7'
 GOOD6 = '2001:db8::10'
@@ -763,62 +765,6 @@ def shape(rep):
     if m:
         return '%s%s %s' % (m.group(1), m.group(2) or '', m.group(3))
     return rep[:30]
-
-
-class PidSyslog:
-    """A private /dev/log (the mount namespace's /dev is made a tmpfs first)
-    whose datagrams are kept per sender PID, so that cases running in
-    parallel can be told apart."""
-
-    def __init__(self, tmp, run):
-        import socket
-        import threading
-        old = os.path.join(tmp, 'olddev')
-        os.mkdir(old)
-        for argv in (['mount', '--bind', '/dev', old], ['mount', '-t', 'tmpfs', 'tmpfs', '/dev']):
-            r = run(argv)
-            if r.returncode != 0:
-                raise RuntimeError('%s: %s' % (' '.join(argv), r.stderr.strip()))
-        for n in ('null', 'zero', 'random', 'urandom', 'tty', 'full'):
-            if os.path.exists(os.path.join(old, n)):
-                open('/dev/' + n, 'w').close()
-                run(['mount', '--bind', os.path.join(old, n), '/dev/' + n])
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind('/dev/log')
-        os.chmod('/dev/log', 0o666)
-        self.lines = {}
-        self.lock = threading.Lock()
-        threading.Thread(target=self._reader, daemon=True).start()
-
-    def _reader(self):
-        while True:
-            d = self.sock.recv(65536)
-            text = d.decode('utf-8', 'replace').rstrip('\n').rstrip('\x00')
-            m = re.match(r'^<(\d+)>.*?policyd-spf\[(\d+)\]: (.*)$', text, re.S)
-            if m:
-                with self.lock:
-                    self.lines.setdefault(int(m.group(2)), []).append((int(m.group(1)), m.group(3)))
-
-    def take(self, pid):
-        """The lines of a process that has exited: wait until no more arrive."""
-        import time
-        n, stable, deadline = -1, 0, time.monotonic() + 2
-        while stable < 3 and time.monotonic() < deadline:
-            time.sleep(0.03)
-            with self.lock:
-                m = len(self.lines.get(pid, []))
-            stable = stable + 1 if m == n else 0
-            n = m
-        with self.lock:
-            return self.lines.pop(pid, [])
-
-
-# log lines only ours writes, for outcomes DIFFERENCES documents
-OUR_ONLY_LOG = re.compile(r'a private address|is not an IP address: no SPF check|Reason_Message cannot be formatted'
-                          r'|Request_Timeout|whitelist lookups for one request|out of memory'
-                          r'|Header_Type includes both SPF and AR|Authserv_Id not set'
-                          r'|^spfcheck: (helo|mailfrom) .*; lookups \d+, voids \d+, DNS questions \d+ '
-                          r'\(\d+ from cache\), \d+ ms$')
 
 
 def compare_logs(case, pylog, olog):
