@@ -423,7 +423,7 @@ check_done(void *arg, const char *action)
 	if (!c->in_start)       /* armed only once policy_check_start() returned */
 		event_del(c->ev_deadline);
 	c->nreq++;
-	c->srv->nserved++;
+	server_count_reply(c->srv, action);
 	if (!c->in_start)
 		event_active(c->ev_kick, EV_TIMEOUT, 0);
 }

@@ -218,7 +218,8 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 		/* replies are small and complete: Nagle would hold pipelined ones back */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	conn_new(s, fd, fd, peer);
+	if (conn_new(s, fd, fd, peer) != NULL)
+		s->naccepted++;
 	if ((int)s->nconns >= max_connections(s)) {
 		log_warn("%u connections (Max_Connections): not accepting more until one closes",
 			 s->nconns);
@@ -307,6 +308,52 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 		event_base_loopexit(s->base, NULL);
 	else
 		evtimer_add(s->ev_grace, &tv);
+}
+
+void
+server_count_reply(struct srv *s, const char *action)
+{
+	enum server_reply_kind k = SR_OTHER;
+
+	if (strncmp(action, "prepend", 7) == 0)
+		k = SR_PREPEND;
+	else if (strncmp(action, "dunno", 5) == 0)
+		k = SR_DUNNO;
+	else if (action[0] == '5' || strncmp(action, "reject", 6) == 0)
+		k = SR_REJECT;
+	else if (action[0] == '4' || strncmp(action, "defer", 5) == 0)
+		k = SR_DEFER;
+	s->nserved++;
+	s->nreply[k]++;
+}
+
+/*
+ * SIGUSR1: one line with what this process has done since it started and
+ * holds now; each worker writes its own (the supervisor passes the signal
+ * on), so `grep stats:` gives a line per worker.
+ */
+static void
+usr1_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct srv *s = arg;
+	struct dns_stats d;
+	char who[32] = "";
+
+	(void)sig;
+	(void)what;
+	dns_get_stats(s->dns, &d);
+	if (s->sp != NULL)
+		snprintf(who, sizeof(who), "worker %d, ", s->slot + 1);
+	log_info("stats: %sup %lld s; %u connection%s (%lu accepted, %s); %lu requests: "
+		 "%lu prepend, %lu dunno, %lu reject, %lu defer, %lu other; "
+		 "DNS: %lu queries sent, %lu answers from cache, %lu shared, %lu in flight, "
+		 "%lu waiting; cache %lu entries, %zu bytes; CPU %.2f s",
+		 who, (long long)(time(NULL) - s->started), s->nconns, s->nconns == 1 ? "" : "s",
+		 s->naccepted, s->spawn ? "spawn" : s->accept_on ? "accepting" : "not accepting",
+		 s->nserved, s->nreply[SR_PREPEND], s->nreply[SR_DUNNO], s->nreply[SR_REJECT],
+		 s->nreply[SR_DEFER], s->nreply[SR_OTHER], d.queries_sent, d.cache_hits, d.shared,
+		 d.in_flight, d.waiting, d.cache_entries, d.cache_bytes,
+		 (double)clock_ns(CLOCK_PROCESS_CPUTIME_ID) / 1e9);
 }
 
 static void
@@ -447,6 +494,7 @@ server_run(const struct server_opts *opts, struct conf *conf, struct listen_set 
 	s->conf = conf_ref(conf);
 	s->ls = ls;
 	s->spawn = in_fd >= 0;
+	s->started = time(NULL);
 	s->sp = in_fd >= 0 ? NULL : sp;
 	s->slot = slot;
 	s->base = base_new(in_fd, out_fd);
@@ -461,12 +509,14 @@ server_run(const struct server_opts *opts, struct conf *conf, struct listen_set 
 	s->ev_term = evsignal_new(s->base, SIGTERM, stop_cb, s);
 	s->ev_int = evsignal_new(s->base, SIGINT, stop_cb, s);
 	s->ev_hup = evsignal_new(s->base, SIGHUP, hup_cb, s);
+	s->ev_usr1 = evsignal_new(s->base, SIGUSR1, usr1_cb, s);
 	s->ev_grace = evtimer_new(s->base, grace_cb, s);
 	s->accept_retry = evtimer_new(s->base, accept_retry_cb, s);
 	s->ev_iter_end = event_new(s->base, -1, 0, iter_end_cb, s);
 	if (s->ev_iter_end != NULL)
 		log_batch(log_pending, s);
-	if (s->ev_term == NULL || s->ev_int == NULL || s->ev_hup == NULL || s->ev_grace == NULL ||
+	if (s->ev_term == NULL || s->ev_int == NULL || s->ev_hup == NULL || s->ev_usr1 == NULL ||
+	    s->ev_grace == NULL || evsignal_add(s->ev_usr1, NULL) < 0 ||
 	    s->accept_retry == NULL || s->ev_iter_end == NULL || evsignal_add(s->ev_term, NULL) < 0 ||
 	    evsignal_add(s->ev_int, NULL) < 0 || evsignal_add(s->ev_hup, NULL) < 0) {
 		log_err("cannot set up signal handling");
@@ -516,6 +566,8 @@ out:
 		event_free(s->ev_int);
 	if (s->ev_hup != NULL)
 		event_free(s->ev_hup);
+	if (s->ev_usr1 != NULL)
+		event_free(s->ev_usr1);
 	if (s->ev_grace != NULL)
 		event_free(s->ev_grace);
 	if (s->accept_retry != NULL)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "conf.h"
 #include "dns.h"
@@ -20,6 +21,9 @@ struct evconnlistener;
 struct conn;
 struct loop_dns;
 struct spread;
+
+/* What a reply does, for the counts SIGUSR1 logs. */
+enum server_reply_kind { SR_PREPEND, SR_DUNNO, SR_REJECT, SR_DEFER, SR_OTHER, SERVER_REPLY_KINDS };
 
 /* The command-line settings that win over the file (NULL/-1 = not given). */
 struct server_opts {
@@ -55,8 +59,11 @@ struct srv {
 	struct conn *conns;             /* doubly linked */
 	unsigned nconns;
 	unsigned long nserved;
+	unsigned long nreply[SERVER_REPLY_KINDS];   /* by server_reply_kind() */
+	unsigned long naccepted;
+	time_t started;
 
-	struct event *ev_term, *ev_int, *ev_hup, *ev_grace;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_grace;
 	struct event *ev_iter_end;      /* end of a loop iteration: log lines, accept throttle */
 };
 
@@ -71,6 +78,8 @@ int server_run(const struct server_opts *opts, struct conf *conf, struct listen_
 
 /* For conn.c */
 void server_conn_closed(struct srv *s, struct conn *c);
+/* Count a reply (its action line without "action="). */
+void server_count_reply(struct srv *s, const char *action);
 /* Seconds/milliseconds bounds from the current conf, with fallbacks. */
 int server_idle_timeout(const struct srv *s);
 int server_request_timeout(const struct srv *s);

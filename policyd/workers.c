@@ -21,7 +21,7 @@
 #define RESPAWN_MIN_S 1           /* a worker dying faster than this is restarted after a pause */
 #define STOP_KILL_S 40            /* SIGKILL workers still alive this long after SIGTERM */
 
-static volatile sig_atomic_t got_term, got_hup, got_chld, got_alrm;
+static volatile sig_atomic_t got_term, got_hup, got_chld, got_alrm, got_usr1;
 static volatile sig_atomic_t term_sig;
 
 static void
@@ -42,10 +42,13 @@ on_signal(int sig)
 	case SIGALRM:
 		got_alrm = 1;
 		break;
+	case SIGUSR1:
+		got_usr1 = 1;
+		break;
 	}
 }
 
-static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGALRM };
+static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGALRM, SIGUSR1 };
 
 static pid_t
 spawn_worker(const struct server_opts *opts, struct conf *conf, struct listen_set *ls,
@@ -120,7 +123,7 @@ workers_run(int n, const struct server_opts *opts, struct conf *conf,
 
 		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 			sigdelset(&wait_mask, sigs[i]);
-		if (!got_term && !got_hup && !got_chld && !got_alrm)
+		if (!got_term && !got_hup && !got_chld && !got_alrm && !got_usr1)
 			sigsuspend(&wait_mask);
 
 		if (got_term && !stopping) {
@@ -150,6 +153,12 @@ workers_run(int n, const struct server_opts *opts, struct conf *conf,
 			for (int i = 0; i < n; i++)
 				if (pids[i] > 0)
 					kill(pids[i], SIGHUP);
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			for (int i = 0; i < n; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGUSR1);
 		}
 		if (got_alrm) {
 			got_alrm = 0;

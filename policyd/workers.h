@@ -2,7 +2,7 @@
  * workers - optional worker processes: the parent binds the listeners,
  * drops privileges, forks N workers that each run their own event loop,
  * DNS context and cache on the shared sockets, restarts a worker that
- * dies, and forwards SIGTERM/SIGINT/SIGHUP to them.
+ * dies, and forwards SIGTERM/SIGINT/SIGHUP/SIGUSR1 to them.
  */
 #ifndef POLICYD_WORKERS_H
 #define POLICYD_WORKERS_H
