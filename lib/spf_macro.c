@@ -423,3 +423,21 @@ bool spf_name_queryable(const char *name)
 	}
 	return lab > 0;
 }
+
+/* pyspf's dns_spf(): any empty or over-long label means no record */
+bool spf_name_labels_ok(const char *d)
+{
+	size_t lab = 0;
+	if (*d == '\0')
+		return false;
+	for (; *d; d++) {
+		if (*d == '.') {
+			if (lab == 0)
+				return false;
+			lab = 0;
+		} else if (++lab > 63) {
+			return false;
+		}
+	}
+	return lab > 0;
+}

@@ -65,4 +65,11 @@ bool spf_macro_domain_end_ok(const char *spec, size_t len);
  */
 bool spf_name_queryable(const char *name);
 
+/*
+ * pyspf's dns_spf() check of the name as given: an empty name, an empty
+ * label (a trailing dot too) or a label over 63 octets means no record;
+ * unlike spf_name_queryable there is no length limit.
+ */
+bool spf_name_labels_ok(const char *name);
+
 #endif
