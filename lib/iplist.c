@@ -46,6 +46,37 @@ static void whyf_repr(char *why, size_t whylen, const char *fmt, const char *s, 
 	snprintf(why, whylen, fmt, rep);
 }
 
+/* fmt with the reprs of two parts; out of memory leaves why as it was */
+static void whyf_repr2(char *why, size_t whylen, const char *fmt, const char *s1, size_t n1,
+		       const char *s2, size_t n2)
+{
+	char rep1[REPR_MAX], rep2[REPR_MAX], *t1, *t2;
+
+	if (!why)
+		return;
+	t1 = strndup(s1, n1);
+	t2 = strndup(s2, n2);
+	if (t1 && t2) {
+		pystr_repr(t1, rep1, sizeof rep1);
+		pystr_repr(t2, rep2, sizeof rep2);
+		snprintf(why, whylen, fmt, rep1, rep2);
+	}
+	free(t1);
+	free(t2);
+}
+
+/* an inner part's message "in" the repr of the whole; out of memory leaves why as it was */
+static void whyf_in(char *why, size_t whylen, const char *inner, const char *s, size_t n)
+{
+	char rep[REPR_MAX], *t;
+
+	if (!why || !(t = strndup(s, n)))
+		return;
+	pystr_repr(t, rep, sizeof rep);
+	free(t);
+	snprintf(why, whylen, "%s in %s", inner, rep);
+}
+
 /* ---- IPv4 ------------------------------------------------------------ */
 
 static int v4_octet(const char *s, size_t n, unsigned *out, char *why, size_t whylen)
@@ -102,13 +133,7 @@ static int v4_from_string(const char *s, size_t n, unsigned char b[4], char *why
 		unsigned v;
 
 		if (v4_octet(p, len, &v, why ? inner : NULL, sizeof inner) < 0) {
-			char rep[REPR_MAX], *t;
-
-			if (!why || !(t = strndup(s, n)))
-				return -1;
-			pystr_repr(t, rep, sizeof rep);
-			free(t);
-			snprintf(why, whylen, "%s in %s", inner, rep);
+			whyf_in(why, whylen, inner, s, n);
 			return -1;
 		}
 		b[k] = (unsigned char)v;
@@ -161,13 +186,7 @@ static int v6_from_string(const char *s, size_t n, unsigned char b[16], char *wh
 		char inner[400];
 
 		if (v4_from_string(last, lastn, v4, why ? inner : NULL, sizeof inner) < 0) {
-			char rep[REPR_MAX], *tmp;
-
-			if (!why || !(tmp = strndup(s, n)))
-				return -1;
-			pystr_repr(tmp, rep, sizeof rep);
-			free(tmp);
-			snprintf(why, whylen, "%s in %s", inner, rep);
+			whyf_in(why, whylen, inner, s, n);
 			return -1;
 		}
 		snprintf(v4hex[0], sizeof v4hex[0], "%x", (v4[0] << 8) | v4[1]);
@@ -254,32 +273,12 @@ static int v6_from_string(const char *s, size_t n, unsigned char b[16], char *wh
 
 		for (size_t j = 0; j < hl; j++) {
 			if (hexval(h[j]) < 0) {
-				if (!why)
-					return -1;
-				char rep1[REPR_MAX], rep2[REPR_MAX], *t1 = strndup(h, hl), *t2 = strndup(s, n);
-
-				if (t1 && t2) {
-					pystr_repr(t1, rep1, sizeof rep1);
-					pystr_repr(t2, rep2, sizeof rep2);
-					snprintf(why, whylen, "Only hex digits permitted in %s in %s", rep1, rep2);
-				}
-				free(t1);
-				free(t2);
+				whyf_repr2(why, whylen, "Only hex digits permitted in %s in %s", h, hl, s, n);
 				return -1;
 			}
 		}
 		if (hl > 4) {
-			if (!why)
-				return -1;
-			char rep1[REPR_MAX], rep2[REPR_MAX], *t1 = strndup(h, hl), *t2 = strndup(s, n);
-
-			if (t1 && t2) {
-				pystr_repr(t1, rep1, sizeof rep1);
-				pystr_repr(t2, rep2, sizeof rep2);
-				snprintf(why, whylen, "At most 4 characters permitted in %s in %s", rep1, rep2);
-			}
-			free(t1);
-			free(t2);
+			whyf_repr2(why, whylen, "At most 4 characters permitted in %s in %s", h, hl, s, n);
 			return -1;
 		}
 		for (size_t j = 0; j < hl; j++)
