@@ -387,26 +387,9 @@ int dnsdirect_send(struct dnsdirect *d, const unsigned char *msg, int len, ares_
 
 /* ---- timers ---- */
 
-static void on_timer(void *arg)
-{
-	struct ddq *q = arg;
-	int rc;
-
-	q->timer = NULL;            /* freed as it fired */
-	if (q->end_status) {
-		finish(q, q->end_status, NULL, 0);
-		return;
-	}
-	q->timeouts++;
-	sock_close(q);
-	q->try++;
-	rc = run_tries(q);
-	if (rc)
-		finish(q, rc, NULL, 0);
-}
-
-/* The try under way failed early (refused, reset, bad answer): next one. */
-static void next_try(struct ddq *q)
+/* Drop the try under way and start the one q->try and q->tcp now name,
+ * or end q when there is none left. */
+static void retry(struct ddq *q)
 {
 	int rc;
 
@@ -415,10 +398,29 @@ static void next_try(struct ddq *q)
 		dns_timer_stop(q->timer);
 		q->timer = NULL;
 	}
-	q->try++;
 	rc = run_tries(q);
 	if (rc)
 		finish(q, rc, NULL, 0);
+}
+
+/* The try under way failed (timer, refused, reset, bad answer): next one. */
+static void next_try(struct ddq *q)
+{
+	q->try++;
+	retry(q);
+}
+
+static void on_timer(void *arg)
+{
+	struct ddq *q = arg;
+
+	q->timer = NULL;            /* freed as it fired */
+	if (q->end_status) {
+		finish(q, q->end_status, NULL, 0);
+		return;
+	}
+	q->timeouts++;
+	next_try(q);
 }
 
 /* ---- answers ---- */
@@ -452,17 +454,8 @@ static bool matches(const struct ddq *q, const unsigned char *a, size_t n)
 /* Switch q to TCP on the same server, without using up a try. */
 static void to_tcp(struct ddq *q)
 {
-	int rc;
-
-	sock_close(q);
-	if (q->timer) {
-		dns_timer_stop(q->timer);
-		q->timer = NULL;
-	}
 	q->tcp = true;
-	rc = run_tries(q);
-	if (rc)
-		finish(q, rc, NULL, 0);
+	retry(q);
 }
 
 /*
