@@ -25,8 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "asan.h"
 #include "dnsdirect.h"
 #include "dnsmsg.h"
+
+#if PSPF_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 #define MAX_SRV      16
 #define UDP_MAX      65536     /* largest datagram we read */
@@ -68,7 +73,7 @@ struct dnsdirect {
 	void *io_arg;
 	struct ddq *wire, *line, *line_tail;
 	unsigned nwire;
-	unsigned char *ubuf;        /* UDP_MAX bytes, allocated on first use */
+	unsigned char *ubuf;        /* UDP_MAX bytes, allocated on first use; see ubuf_in_use */
 };
 
 static void on_timer(void *arg);
@@ -382,26 +387,9 @@ int dnsdirect_send(struct dnsdirect *d, const unsigned char *msg, int len, ares_
 
 /* ---- timers ---- */
 
-static void on_timer(void *arg)
-{
-	struct ddq *q = arg;
-	int rc;
-
-	q->timer = NULL;            /* freed as it fired */
-	if (q->end_status) {
-		finish(q, q->end_status, NULL, 0);
-		return;
-	}
-	q->timeouts++;
-	sock_close(q);
-	q->try++;
-	rc = run_tries(q);
-	if (rc)
-		finish(q, rc, NULL, 0);
-}
-
-/* The try under way failed early (refused, reset, bad answer): next one. */
-static void next_try(struct ddq *q)
+/* Drop the try under way and start the one q->try and q->tcp now name,
+ * or end q when there is none left. */
+static void retry(struct ddq *q)
 {
 	int rc;
 
@@ -410,10 +398,29 @@ static void next_try(struct ddq *q)
 		dns_timer_stop(q->timer);
 		q->timer = NULL;
 	}
-	q->try++;
 	rc = run_tries(q);
 	if (rc)
 		finish(q, rc, NULL, 0);
+}
+
+/* The try under way failed (timer, refused, reset, bad answer): next one. */
+static void next_try(struct ddq *q)
+{
+	q->try++;
+	retry(q);
+}
+
+static void on_timer(void *arg)
+{
+	struct ddq *q = arg;
+
+	q->timer = NULL;            /* freed as it fired */
+	if (q->end_status) {
+		finish(q, q->end_status, NULL, 0);
+		return;
+	}
+	q->timeouts++;
+	next_try(q);
 }
 
 /* ---- answers ---- */
@@ -447,22 +454,55 @@ static bool matches(const struct ddq *q, const unsigned char *a, size_t n)
 /* Switch q to TCP on the same server, without using up a try. */
 static void to_tcp(struct ddq *q)
 {
-	int rc;
-
-	sock_close(q);
-	if (q->timer) {
-		dns_timer_stop(q->timer);
-		q->timer = NULL;
-	}
 	q->tcp = true;
-	rc = run_tries(q);
-	if (rc)
-		finish(q, rc, NULL, 0);
+	retry(q);
+}
+
+/*
+ * Every UDP answer is read into the one ubuf and must be used up by the
+ * callback: a pointer kept into it would silently read the next
+ * datagram.  Under ASan the buffer is poisoned outside udp_read, so such
+ * a read is reported instead.
+ */
+static void ubuf_in_use(unsigned char *b, bool in_use)
+{
+#if PSPF_ASAN
+	if (in_use)
+		ASAN_UNPOISON_MEMORY_REGION(b, UDP_MAX);
+	else
+		ASAN_POISON_MEMORY_REGION(b, UDP_MAX);
+#else
+	(void)b;
+	(void)in_use;
+#endif
+}
+
+/* Read up to UDP_BURST datagrams into buf until q's answer is among them. */
+static void udp_take(struct ddq *q, unsigned char *buf)
+{
+	for (int i = 0; i < UDP_BURST; i++) {
+		ssize_t n = recv(q->fd, buf, UDP_MAX, 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			next_try(q);        /* ICMP unreachable and the like */
+			return;
+		}
+		if (!matches(q, buf, (size_t)n))
+			continue;           /* not ours: keep waiting */
+		if (buf[2] & 0x02) {
+			to_tcp(q);
+			return;
+		}
+		finish(q, ARES_SUCCESS, buf, (int)n);
+		return;
+	}
 }
 
 static void udp_read(struct ddq *q)
 {
 	struct dnsdirect *d = q->d;
+	unsigned char *buf;
 
 	if (!d->ubuf) {
 		d->ubuf = malloc(UDP_MAX);
@@ -471,23 +511,11 @@ static void udp_read(struct ddq *q)
 			return;
 		}
 	}
-	for (int i = 0; i < UDP_BURST; i++) {
-		ssize_t n = recv(q->fd, d->ubuf, UDP_MAX, 0);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				return;
-			next_try(q);        /* ICMP unreachable and the like */
-			return;
-		}
-		if (!matches(q, d->ubuf, (size_t)n))
-			continue;           /* not ours: keep waiting */
-		if (d->ubuf[2] & 0x02) {
-			to_tcp(q);
-			return;
-		}
-		finish(q, ARES_SUCCESS, d->ubuf, (int)n);
-		return;
-	}
+	/* d outlives the callback (finish goes on with d after it), but q may not */
+	buf = d->ubuf;
+	ubuf_in_use(buf, true);
+	udp_take(q, buf);
+	ubuf_in_use(buf, false);
 }
 
 static void tcp_write(struct ddq *q)
@@ -608,6 +636,8 @@ void dnsdirect_free(struct dnsdirect *d)
 		q_free(q);
 		cb(arg, ARES_EDESTRUCTION, 0, NULL, 0);
 	}
+	if (d->ubuf)
+		ubuf_in_use(d->ubuf, true);
 	free(d->ubuf);
 	free(d);
 }

@@ -46,6 +46,37 @@ static void whyf_repr(char *why, size_t whylen, const char *fmt, const char *s, 
 	snprintf(why, whylen, fmt, rep);
 }
 
+/* fmt with the reprs of two parts; out of memory leaves why as it was */
+static void whyf_repr2(char *why, size_t whylen, const char *fmt, const char *s1, size_t n1,
+		       const char *s2, size_t n2)
+{
+	char rep1[REPR_MAX], rep2[REPR_MAX], *t1, *t2;
+
+	if (!why)
+		return;
+	t1 = strndup(s1, n1);
+	t2 = strndup(s2, n2);
+	if (t1 && t2) {
+		pystr_repr(t1, rep1, sizeof rep1);
+		pystr_repr(t2, rep2, sizeof rep2);
+		snprintf(why, whylen, fmt, rep1, rep2);
+	}
+	free(t1);
+	free(t2);
+}
+
+/* an inner part's message "in" the repr of the whole; out of memory leaves why as it was */
+static void whyf_in(char *why, size_t whylen, const char *inner, const char *s, size_t n)
+{
+	char rep[REPR_MAX], *t;
+
+	if (!why || !(t = strndup(s, n)))
+		return;
+	pystr_repr(t, rep, sizeof rep);
+	free(t);
+	snprintf(why, whylen, "%s in %s", inner, rep);
+}
+
 /* ---- IPv4 ------------------------------------------------------------ */
 
 static int v4_octet(const char *s, size_t n, unsigned *out, char *why, size_t whylen)
@@ -102,13 +133,7 @@ static int v4_from_string(const char *s, size_t n, unsigned char b[4], char *why
 		unsigned v;
 
 		if (v4_octet(p, len, &v, why ? inner : NULL, sizeof inner) < 0) {
-			char rep[REPR_MAX], *t;
-
-			if (!why || !(t = strndup(s, n)))
-				return -1;
-			pystr_repr(t, rep, sizeof rep);
-			free(t);
-			snprintf(why, whylen, "%s in %s", inner, rep);
+			whyf_in(why, whylen, inner, s, n);
 			return -1;
 		}
 		b[k] = (unsigned char)v;
@@ -161,13 +186,7 @@ static int v6_from_string(const char *s, size_t n, unsigned char b[16], char *wh
 		char inner[400];
 
 		if (v4_from_string(last, lastn, v4, why ? inner : NULL, sizeof inner) < 0) {
-			char rep[REPR_MAX], *tmp;
-
-			if (!why || !(tmp = strndup(s, n)))
-				return -1;
-			pystr_repr(tmp, rep, sizeof rep);
-			free(tmp);
-			snprintf(why, whylen, "%s in %s", inner, rep);
+			whyf_in(why, whylen, inner, s, n);
 			return -1;
 		}
 		snprintf(v4hex[0], sizeof v4hex[0], "%x", (v4[0] << 8) | v4[1]);
@@ -254,32 +273,12 @@ static int v6_from_string(const char *s, size_t n, unsigned char b[16], char *wh
 
 		for (size_t j = 0; j < hl; j++) {
 			if (hexval(h[j]) < 0) {
-				if (!why)
-					return -1;
-				char rep1[REPR_MAX], rep2[REPR_MAX], *t1 = strndup(h, hl), *t2 = strndup(s, n);
-
-				if (t1 && t2) {
-					pystr_repr(t1, rep1, sizeof rep1);
-					pystr_repr(t2, rep2, sizeof rep2);
-					snprintf(why, whylen, "Only hex digits permitted in %s in %s", rep1, rep2);
-				}
-				free(t1);
-				free(t2);
+				whyf_repr2(why, whylen, "Only hex digits permitted in %s in %s", h, hl, s, n);
 				return -1;
 			}
 		}
 		if (hl > 4) {
-			if (!why)
-				return -1;
-			char rep1[REPR_MAX], rep2[REPR_MAX], *t1 = strndup(h, hl), *t2 = strndup(s, n);
-
-			if (t1 && t2) {
-				pystr_repr(t1, rep1, sizeof rep1);
-				pystr_repr(t2, rep2, sizeof rep2);
-				snprintf(why, whylen, "At most 4 characters permitted in %s in %s", rep1, rep2);
-			}
-			free(t1);
-			free(t2);
+			whyf_repr2(why, whylen, "At most 4 characters permitted in %s in %s", h, hl, s, n);
 			return -1;
 		}
 		for (size_t j = 0; j < hl; j++)
@@ -500,75 +499,66 @@ static int net_host_bits(const struct ip_net *net, int bits, const char *scope, 
 	return NET_OK;
 }
 
-static int v4_net(const char *s, size_t n, struct ip_net *net, char *why, size_t whylen)
+/*
+ * The prefix after '/' (_make_netmask): decimal digits up to the
+ * version's bits, leading zeros allowed as int() allows them; IPv4 also
+ * takes a netmask or hostmask in dotted form.
+ */
+static int net_prefix(const char *m, size_t mn, int version, int *prefix, char *why, size_t whylen)
 {
-	size_t an, mn;
-	const char *m;
-	int rc = net_split(s, n, &an, &m, &mn, why, whylen);
+	int p = prefix_digits(m, mn, version == 4 ? 32 : 128);
 
-	if (rc != NET_OK)
-		return rc;
-	memset(net, 0, sizeof *net);
-	if (v4_addr(s, an, net->addr.b, why, whylen) < 0)
-		return NET_ADDRERR;
-	net->addr.version = 4;
-	net->prefix = 32;
-	if (m) {
-		int p = prefix_digits(m, mn, 32);
+	if (p < 0 && version == 4) {
+		unsigned char mb[4];
 
-		if (p < 0) {
-			unsigned char mb[4];
-
-			if (v4_from_string(m, mn, mb, NULL, 0) < 0) {
-				whyf_repr(why, whylen, "%s is not a valid netmask", m, mn);
-				return NET_VALERR;
-			}
+		if (v4_from_string(m, mn, mb, NULL, 0) == 0) {
 			unsigned long mv = ((unsigned long)mb[0] << 24) | ((unsigned long)mb[1] << 16) |
 					   ((unsigned long)mb[2] << 8) | mb[3];
-			if ((p = mask_prefix(mv)) < 0 && (p = mask_prefix(mv ^ 0xfffffffful)) < 0) {
-				whyf_repr(why, whylen, "%s is not a valid netmask", m, mn);
-				return NET_VALERR;
-			}
+			if ((p = mask_prefix(mv)) < 0)
+				p = mask_prefix(mv ^ 0xfffffffful);
 		}
-		net->prefix = p;
 	}
-	return net_host_bits(net, 32, NULL, 0, why, whylen);
+	if (p < 0) {
+		whyf_repr(why, whylen, "%s is not a valid netmask", m, mn);
+		return NET_VALERR;
+	}
+	*prefix = p;
+	return NET_OK;
 }
 
-static int v6_net(const char *s, size_t n, struct ip_net *net, char *why, size_t whylen)
+/* IPv4Network(s) or IPv6Network(s), strict: NET_ADDRERR lets the caller try the other */
+static int net_parse_as(const char *s, size_t n, int version, struct ip_net *net, char *why, size_t whylen)
 {
-	size_t an, mn;
-	const char *m;
+	int bits = version == 4 ? 32 : 128;
+	size_t an, mn, scopelen = 0;
+	const char *m, *scope = NULL;
 	int rc = net_split(s, n, &an, &m, &mn, why, whylen);
 
 	if (rc != NET_OK)
 		return rc;
 	memset(net, 0, sizeof *net);
-	if (v6_addr(s, an, net->addr.b, why, whylen) < 0)
+	rc = version == 4 ? v4_addr(s, an, net->addr.b, why, whylen) : v6_addr(s, an, net->addr.b, why, whylen);
+	if (rc < 0)
 		return NET_ADDRERR;
-	net->addr.version = 6;
-	net->prefix = 128;
-	if (m) {
-		int p = prefix_digits(m, mn, 128);
-
-		if (p < 0) {
-			whyf_repr(why, whylen, "%s is not a valid netmask", m, mn);
-			return NET_VALERR;
-		}
-		net->prefix = p;
+	net->addr.version = version;
+	net->prefix = bits;
+	if (m && (rc = net_prefix(m, mn, version, &net->prefix, why, whylen)) != NET_OK)
+		return rc;
+	/* the text of "host bits set" shows an IPv6 %scope as written */
+	if (version == 6 && (scope = memchr(s, '%', an)) != NULL) {
+		scope++;
+		scopelen = an - (size_t)(scope - s);
 	}
-	const char *pct = memchr(s, '%', an);
-	return net_host_bits(net, 128, pct ? pct + 1 : NULL, pct ? an - (size_t)(pct - s) - 1 : 0,
-			     why, whylen);
+	return net_host_bits(net, bits, scope, scopelen, why, whylen);
 }
 
 /* spf_engine's _cidrmatch network part: IPv4Network, on AddressValueError IPv6Network */
 static int parse_net(const char *s, size_t n, struct ip_net *net, char *why, size_t whylen)
 {
-	int rc = v4_net(s, n, net, why, whylen);
+	int rc = net_parse_as(s, n, 4, net, why, whylen);
 
 	if (rc == NET_ADDRERR)
-		rc = v6_net(s, n, net, why, whylen);
+		rc = net_parse_as(s, n, 6, net, why, whylen);
 	return rc == NET_OK ? 0 : -1;
 }
 

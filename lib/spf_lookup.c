@@ -114,24 +114,6 @@ static struct slot *batch_begin(struct spf_check *c, enum op op)
 	return c->slots;
 }
 
-/* pyspf's dns_spf(): any empty or over-long label means no record */
-static bool labels_ok(const char *d)
-{
-	size_t lab = 0;
-	if (*d == '\0')
-		return false;
-	for (; *d; d++) {
-		if (*d == '.') {
-			if (lab == 0)
-				return false;
-			lab = 0;
-		} else if (++lab > 63) {
-			return false;
-		}
-	}
-	return lab > 0;
-}
-
 /*
  * The key form of a name into buf (SLOT_NAME bytes; *out is buf, or the
  * heap for a long name): lower case, without one trailing dot, non-ASCII
@@ -179,7 +161,7 @@ static bool name_key(const char *src, int type, char *buf, struct name_key *k)
 			h = DNS_KEY_HASH_INIT(type);
 			for (size_t j = 0; j < n; j++)
 				h = DNS_KEY_HASH_STEP(h, d[j]);
-			bad = !labels_ok(d);
+			bad = !spf_name_labels_ok(d);
 		} else {
 			d[n] = '\0';
 			bad |= lab == 0 || lab > 63;
@@ -215,7 +197,7 @@ static bool name_key(const char *src, int type, char *buf, struct name_key *k)
 		d[n] = '\0';
 		if (heap && d != heap)
 			free(heap);
-		k->labels_ok = labels_ok(raw);
+		k->labels_ok = spf_name_labels_ok(raw);
 		k->queryable = spf_name_queryable(d);
 	}
 	k->name = d;

@@ -6,6 +6,7 @@
  * it is expanded later.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,14 +405,18 @@ bool spf_macro_domain_end_ok(const char *spec, size_t len)
 	return last_end == len;
 }
 
-bool spf_name_queryable(const char *name)
+/*
+ * The label rule both name checks apply to name[0..len): labels of 1 to
+ * 63 octets between single dots.  root_dot lets one trailing dot (the
+ * root) through uncounted; maxlen bounds the octets without it.
+ */
+static bool labels_ok(const char *name, size_t len, bool root_dot, size_t maxlen)
 {
-	size_t len = strlen(name);
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len == 0 || len > 253)
-		return false;
 	size_t lab = 0;
+	if (root_dot && len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > maxlen)
+		return false;
 	for (size_t k = 0; k < len; k++) {
 		if (name[k] == '.') {
 			if (lab == 0)
@@ -422,4 +427,14 @@ bool spf_name_queryable(const char *name)
 		}
 	}
 	return lab > 0;
+}
+
+bool spf_name_queryable(const char *name)
+{
+	return labels_ok(name, strlen(name), true, 253);
+}
+
+bool spf_name_labels_ok(const char *name)
+{
+	return labels_ok(name, strlen(name), false, SIZE_MAX);
 }

@@ -60,9 +60,17 @@ bool spf_macro_domain_end_ok(const char *spec, size_t len);
 
 /*
  * Whether an expanded name can be queried at all: no empty label, no
- * label over 63 octets, no NUL.  Names failing this are treated as an
- * empty answer that is not sent (as pyspf does).
+ * label over 63 octets, at most 253 octets besides one trailing dot (which
+ * is allowed).  Names failing this are treated as an empty answer that is
+ * not sent (as pyspf does).
  */
 bool spf_name_queryable(const char *name);
+
+/*
+ * pyspf's dns_spf() check of the name as given: an empty name, an empty
+ * label (a trailing dot too) or a label over 63 octets means no record;
+ * unlike spf_name_queryable there is no length limit.
+ */
+bool spf_name_labels_ok(const char *name);
 
 #endif

@@ -1,22 +1,41 @@
 /*
- * test_dnsdirect - the parts of lib/dnsdirect that need no DNS server:
- * which names take the direct path, that a dead or silent server ends in
- * TIMEOUT within timeout x tries, and that no socket outlives its query
- * (answer, timeout, or the context freed with queries on the wire and in
- * line).  Answers from a real server are t/dns-direct.t's job.
+ * test_dnsdirect - lib/dnsdirect below the engine: which names take the
+ * direct path, that a dead or silent server ends in TIMEOUT within
+ * timeout x tries, that no socket outlives its query (answer, timeout, or
+ * the context freed with queries on the wire and in line), and that the
+ * one UDP receive buffer, shared by all answers, is poisoned under ASan
+ * once an answer's callback is over (t/dnsd.py answers; what the engine
+ * makes of answers is t/dns-direct.t's job).
  */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "asan.h"
 #include "dns.h"
 #include "dnsdirect.h"
+#include "dnsmsg.h"
 #include "tap.h"
+
+#if PSPF_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISONED(p, n) (__asan_region_is_poisoned((void *)(p), (size_t)(n)) == (void *)(p))
+#define READABLE(p, n) (__asan_region_is_poisoned((void *)(p), (size_t)(n)) == NULL)
+#else
+#define POISONED(p, n) 0
+#define READABLE(p, n) 1
+#endif
 
 #define MAXFD 256
 
@@ -210,11 +229,219 @@ static void test_free_pending(void)
 	close(sfd);
 }
 
+/* ---- the shared UDP buffer, with t/dnsd.py answering ---- */
+
+struct dnsd {
+	pid_t pid;
+	int in;                 /* its stdin: closing it stops it (--exit-on-stdin-eof) */
+	int port;
+	char zone[64];
+};
+
+/* t/dnsd.py from the top of the tree: the working directory (prove's),
+ * else two levels above this binary (build/t/, build-asan/t/). */
+static bool dnsd_path(char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(out, len, "t/dnsd.py");
+	if (access(out, R_OK) == 0)
+		return true;
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	snprintf(out, len, "%s/../../t/dnsd.py", dirname(exe));
+	return access(out, R_OK) == 0;
+}
+
+static bool dnsd_start(struct dnsd *s, const char *zone_yaml)
+{
+	char path[PATH_MAX + 32], line[64];
+	int in[2], out[2], fd;
+	size_t got = 0;
+
+	s->pid = -1;
+	s->in = -1;
+	snprintf(s->zone, sizeof s->zone, "/tmp/test_dnsdirect.XXXXXX");
+	if (!dnsd_path(path, sizeof path)) {
+		printf("# t/dnsd.py not found (run from the top of the tree)\n");
+		return false;
+	}
+	fd = mkstemp(s->zone);
+	if (fd < 0)
+		return false;
+	if (write(fd, zone_yaml, strlen(zone_yaml)) != (ssize_t)strlen(zone_yaml)) {
+		close(fd);
+		return false;
+	}
+	close(fd);
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return false;
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		close(in[0]);
+		close(in[1]);
+		return false;
+	}
+	s->pid = fork();
+	if (s->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execl("/usr/bin/python3", "python3", path, "--port", "0", "--zone", s->zone,
+		      "--exit-on-stdin-eof", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	s->in = in[1];
+	if (s->pid < 0) {
+		close(out[0]);
+		return false;
+	}
+	/* "ready PORT\n", within 10 s */
+	while (got < sizeof line - 1 && !memchr(line, '\n', got)) {
+		struct pollfd p = { .fd = out[0], .events = POLLIN };
+		ssize_t n;
+		if (poll(&p, 1, 10000) <= 0 || (n = read(out[0], line + got, sizeof line - 1 - got)) <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(out[0]);
+	line[got] = '\0';
+	return sscanf(line, "ready %d", &s->port) == 1 && s->port > 0;
+}
+
+static void dnsd_stop(struct dnsd *s)
+{
+	int st;
+
+	if (s->in >= 0)
+		close(s->in);
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, &st, 0);
+	}
+	unlink(s->zone);
+}
+
+/* What an answer callback saw, and the pointer it kept. */
+struct kept {
+	int calls, status, alen;
+	const unsigned char *abuf;
+	bool whole;             /* every byte readable during the callback */
+	unsigned ancount;
+};
+
+static void keep_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct kept *k = arg;
+
+	(void)timeouts;
+	k->calls++;
+	k->status = status;
+	k->abuf = abuf;
+	k->alen = alen;
+	k->whole = abuf != NULL && alen >= 12 && READABLE(abuf, alen);
+	k->ancount = k->whole ? (unsigned)(abuf[6] << 8 | abuf[7]) : 0;
+}
+
+/* dnsdirect announces its sockets as c-ares does; on_io keeps the list */
+static void on_sock(void *arg, ares_socket_t fd, int readable, int writable)
+{
+	on_io(arg, fd, readable != 0, writable != 0);
+}
+
+/* Serve d's sockets (on_io's list) and ctx's timers until k is called back. */
+static void run_direct(struct dns_ctx *ctx, struct dnsdirect *d, struct kept *k, long ms)
+{
+	long long end = dns_now_ms() + ms;
+
+	while (k->calls == 0 && dns_now_ms() < end) {
+		struct pollfd p[MAXFD];
+		int n = nfds;
+		for (int i = 0; i < n; i++) {
+			p[i].fd = fds[i];
+			p[i].events = want[i];
+			p[i].revents = 0;
+		}
+		int rc = poll(p, (nfds_t)n, 20);
+		for (int i = 0; rc > 0 && i < n && k->calls == 0; i++)
+			if (p[i].revents)
+				dnsdirect_process(d, (p[i].revents & ~POLLOUT) ? p[i].fd : -1,
+						  (p[i].revents & POLLOUT) ? p[i].fd : -1);
+		dns_process(ctx, -1, -1);
+	}
+}
+
+static bool ask(struct dns_ctx *ctx, struct dnsdirect *d, const char *name, struct kept *k)
+{
+	unsigned char msg[DNSMSG_QUERY_MAX];
+	int len = dnsmsg_build_query(msg, sizeof msg, name, DNS_T_TXT, 0, DNSMSG_EDNS_SIZE);
+
+	memset(k, 0, sizeof *k);
+	if (len < 0 || dnsdirect_send(d, msg, len, keep_answer, k) < 0)
+		return false;
+	run_direct(ctx, d, k, 5000);
+	return k->calls == 1;
+}
+
+static void test_udp_buffer(void)
+{
+	static const char zone[] =
+		"a+b.example.com:\n  - TXT: \"v=spf1 -all\"\n"
+		"c=d.example.com:\n  - TXT: \"v=spf1 +all\"\n";
+	struct dnsd srv;
+	char addr[64], err[256];
+	const char *servers[] = { addr, NULL };
+	struct dns_opts o = { .servers = servers, .timeout_ms = 2000, .tries = 2 };
+	struct dns_ctx *ctx = NULL;
+	ares_channel ch = NULL;
+	struct dnsdirect *d = NULL;
+	struct kept k1, k2;
+
+	printf("# PSPF_ASAN=%d\n", PSPF_ASAN);
+	if (!ok(dnsd_start(&srv, zone), "t/dnsd.py ready"))
+		goto out;
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", srv.port);
+	if (!ok(dns_ctx_new(&ctx, &o, err, sizeof err) == 0, "context (for its timers)"))
+		goto out;
+	if (!ok(ares_init(&ch) == ARES_SUCCESS && ares_set_servers_ports_csv(ch, addr) == ARES_SUCCESS,
+		"c-ares channel naming the server"))
+		goto out;
+	d = dnsdirect_new(ctx, ch, 2000, 2, on_sock, NULL);
+	if (!ok(d != NULL, "dnsdirect_new"))
+		goto out;
+
+	ok(ask(ctx, d, "a+b.example.com", &k1), "first answer called back");
+	is_int(k1.status, ARES_SUCCESS, "  ARES_SUCCESS");
+	ok(k1.whole && k1.ancount == 1, "  the whole answer readable in the callback, one record");
+	if (PSPF_ASAN)
+		ok(POISONED(k1.abuf, k1.alen), "ASan build: the answer's bytes are poisoned after its callback");
+	else
+		ok(k1.abuf != NULL, "plain build: the buffer is reused as it was (ASan checks the poisoning)");
+
+	ok(ask(ctx, d, "c=d.example.com", &k2), "second answer called back");
+	is_int(k2.status, ARES_SUCCESS, "  ARES_SUCCESS");
+	ok(k2.whole && k2.ancount == 1, "  readable again in its callback");
+	ok(k2.abuf == k1.abuf, "  in the same shared buffer");
+	if (PSPF_ASAN)
+		ok(POISONED(k2.abuf, k2.alen), "ASan build: poisoned again after the second callback");
+	ok(nfds == 0, "no socket watched after the answers");
+out:
+	dnsdirect_free(d);
+	if (ch)
+		ares_destroy(ch);
+	dns_ctx_free(ctx);
+	dnsd_stop(&srv);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_wants();
 	test_timeouts();
 	test_free_pending();
+	test_udp_buffer();
 	return tap_done();
 }

@@ -1,6 +1,8 @@
 /*
  * test_spf_macro - RFC 7208 7.4 examples and the syntax errors pyspf names.
  */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +32,86 @@ static const char *ex(const struct spf_macro_vars *v, const char *spec, int flag
 	snprintf(got, sizeof(got), "%s", out);
 	free(out);
 	return got;
+}
+
+/*
+ * A name of len octets: labels of 63 octets and a shorter last one
+ * (len 255 ends in a 63-octet label), then dot if asked.
+ */
+static const char *long_name(size_t len, bool dot)
+{
+	static char name[400];
+	for (size_t k = 0; k < len; k++)
+		name[k] = k % 64 == 63 ? '.' : 'a';
+	if (dot)
+		name[len++] = '.';
+	name[len] = '\0';
+	return name;
+}
+
+/*
+ * The two name checks the engine makes: spf_name_queryable (may the
+ * expanded name be sent: one trailing dot allowed, at most 253 octets
+ * without it) and spf_name_labels_ok (pyspf's check of the name as given:
+ * no trailing dot, any length).  Both refuse empty and over-long labels.
+ */
+static void name_checks(void)
+{
+	static const struct { const char *name; bool queryable, labels_ok; } names[] = {
+		{ "", false, false },
+		{ ".", false, false },
+		{ "..", false, false },
+		{ "a", true, true },
+		{ "a.", true, false },
+		{ "a..", false, false },
+		{ ".a", false, false },
+		{ "a..b", false, false },
+		{ "a.b.", true, false },
+		{ "a.b..", false, false },
+		{ "example.com", true, true },
+		{ "example.com.", true, false },
+		/* 63 and 64 octets, first, last and only label */
+		{ "a23456789012345678901234567890123456789012345678901234567890123.example.com", true, true },
+		{ "a234567890123456789012345678901234567890123456789012345678901234.example.com", false, false },
+		{ "example.a23456789012345678901234567890123456789012345678901234567890123", true, true },
+		{ "example.a23456789012345678901234567890123456789012345678901234567890123.", true, false },
+		{ "example.a234567890123456789012345678901234567890123456789012345678901234", false, false },
+		{ "example.a234567890123456789012345678901234567890123456789012345678901234.", false, false },
+		{ "a23456789012345678901234567890123456789012345678901234567890123", true, true },
+		{ "a234567890123456789012345678901234567890123456789012345678901234", false, false },
+		/* NUL ends the name: what follows is not looked at */
+		{ "a\0..", true, true },
+	};
+	char what[120];
+
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		snprintf(what, sizeof(what), "queryable '%.70s'", names[k].name);
+		is_int(spf_name_queryable(names[k].name), names[k].queryable, what);
+		snprintf(what, sizeof(what), "labels_ok '%.70s'", names[k].name);
+		is_int(spf_name_labels_ok(names[k].name), names[k].labels_ok, what);
+	}
+
+	/* total length: 253 octets (without the trailing dot) is the most that is sent */
+	static const struct { size_t len; bool dot, queryable, labels_ok; } lens[] = {
+		{ 252, false, true, true },  { 252, true, true, false },
+		{ 253, false, true, true },  { 253, true, true, false },
+		{ 254, false, false, true }, { 254, true, false, false },
+		{ 255, false, false, true }, { 255, true, false, false },
+		{ 300, false, false, true }, { 300, true, false, false },
+	};
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		const char *n = long_name(lens[k].len, lens[k].dot);
+		snprintf(what, sizeof(what), "queryable: %zu octets%s", lens[k].len,
+			 lens[k].dot ? " and a trailing dot" : "");
+		is_int(spf_name_queryable(n), lens[k].queryable, what);
+		snprintf(what, sizeof(what), "labels_ok: %zu octets%s", lens[k].len,
+			 lens[k].dot ? " and a trailing dot" : "");
+		is_int(spf_name_labels_ok(n), lens[k].labels_ok, what);
+	}
+	/* the long names really are what their names say */
+	is_int(strlen(long_name(253, true)), 254, "long_name(253, dot) is 254 octets");
+	ok(strstr(long_name(255, false), "..") == NULL && long_name(255, false)[254] == 'a',
+	   "long_name(255) has no empty label and no trailing dot");
 }
 
 int main(void)
@@ -131,6 +213,7 @@ int main(void)
 	ok(!spf_name_queryable(""), "empty name");
 	ok(!spf_name_queryable("A123456789012345678901234567890123456789012345678901234567890123.example.com"),
 	   "64-octet label");
+	name_checks();
 	/* names as pydns sends them: IDNA for non-ASCII labels */
 	static const char *const idna[][2] = {
 		{ "b\xc3\xbc" "cher.example", "xn--bcher-kva.example" },
