@@ -60,6 +60,7 @@ struct flight {
 	unsigned nwait, chases;
 	bool in_table, delivering, in_line;
 	bool no_edns;                /* the server choked on EDNS0 */
+	bool tcp;                    /* dnsdirect's UDP answer was truncated: over TCP now */
 	char key[DNSMSG_NAME_MAX + 1];      /* lower-cased, the table key */
 	char qname[DNSMSG_NAME_MAX + 1];    /* the name on the wire now */
 };
@@ -99,6 +100,9 @@ struct dns_ctx {
 	struct dns_timer *tfree;
 	int nqfree, ntfree;
 	struct dns_stats st;
+	unsigned char *tcpfd;        /* by fd: c-ares opened it as TCP */
+	size_t ntcpfd;
+	bool reading_tcp;            /* ares_process_fd is reading a TCP socket */
 };
 
 long long dns_now_ms(void)
@@ -116,6 +120,7 @@ const char *dns_status_str(enum dns_status st)
 	case DNS_S_NODATA: return "NODATA";
 	case DNS_S_NXDOMAIN: return "NXDOMAIN";
 	case DNS_S_SERVFAIL: return "SERVFAIL";
+	case DNS_S_TCPFAIL: return "TCP-FAIL";
 	case DNS_S_TIMEOUT: return "TIMEOUT";
 	case DNS_S_ERROR: return "ERROR";
 	}
@@ -347,7 +352,7 @@ static void deliver(struct dns_ctx *ctx, struct dns_query *q, const struct dnsms
 		    uint32_t ttl, bool from_cache)
 {
 	struct dns_answer ans = {
-		.status = r->status, .ttl = ttl, .from_cache = from_cache,
+		.status = r->status, .rcode = r->rcode, .ttl = ttl, .from_cache = from_cache,
 		.canon = r->canon, .n = r->n, .rr = r->rr,
 		.res = r->n ? (struct dnsmsg_result *)r : NULL,
 	};
@@ -467,6 +472,20 @@ static void answer(struct flight *f, int status, unsigned char *abuf, int alen)
 
 	/* Abandoned by its last waiter: the answer still goes to the cache. */
 	bool abandoned = !f->in_table && f->nwait == 0;
+	/*
+	 * pydns, whose results we follow, reads an error rcode over UDP as an
+	 * empty answer but raises on one over TCP after a truncated UDP
+	 * answer, so the transport of an answer matters.  c-ares retries over
+	 * TCP inside and says which socket it reads (ctx->reading_tcp);
+	 * dnsdirect hands truncated answers back (IGNTC) and the TCP retry
+	 * is made here.
+	 */
+	if (abuf && alen >= 12 && (abuf[2] & 0x02) && !f->tcp) {
+		f->tcp = true;
+		if (!resend(f))
+			fan_out_error(ctx, f);
+		return;
+	}
 	if (abuf && alen > 0) {
 		if (dnsmsg_parse(abuf, (size_t)alen, f->qname, f->type, &r) != DNSMSG_OK)
 			r = NULL;
@@ -492,6 +511,7 @@ static void answer(struct flight *f, int status, unsigned char *abuf, int alen)
 		if (r->ttl < f->chain_ttl)
 			f->chain_ttl = r->ttl;
 		f->chases++;
+		f->tcp = false;
 		snprintf(f->qname, sizeof f->qname, "%s", r->canon);
 		dnsmsg_result_unref(r);
 		if (!resend(f))
@@ -500,6 +520,8 @@ static void answer(struct flight *f, int status, unsigned char *abuf, int alen)
 	}
 	if (r->ttl > f->chain_ttl)
 		r->ttl = f->chain_ttl;
+	if ((f->tcp || ctx->reading_tcp) && r->status == DNS_S_SERVFAIL && abuf && alen > 0)
+		r->status = DNS_S_TCPFAIL;
 
 	/* A chain not followed to its end proves nothing worth keeping. */
 	uint32_t ttl = r->chase ? 0 : cache_ttl(r);
@@ -520,8 +542,9 @@ static int flight_send(struct flight *f)
 		return -1;
 	ctx->st.queries_sent++;
 	ctx->st.in_flight++;
-	if (dnsdirect_wants(f->qname)) {     /* its timers wake the loop */
-		if (dnsdirect_send(ctx->direct, buf, len, on_answer, f) < 0) {
+	if (f->tcp || dnsdirect_wants(f->qname)) {     /* its timers wake the loop */
+		if (dnsdirect_send_flags(ctx->direct, buf, len,
+					 f->tcp ? DNSDIRECT_TCP : DNSDIRECT_IGNTC, on_answer, f) < 0) {
 			ctx->st.in_flight--;
 			return -1;
 		}
@@ -789,6 +812,31 @@ static int set_servers(struct dns_ctx *ctx, const char *const *servers, char *er
 	return 0;
 }
 
+/* c-ares tells the type of each socket it opens: the TCP ones are noted,
+ * so that answer() knows an answer read from one came over TCP. */
+static int sock_created(ares_socket_t fd, int type, void *arg)
+{
+	struct dns_ctx *ctx = arg;
+	size_t i = (size_t)fd;
+
+	if (fd < 0)
+		return ARES_SUCCESS;
+	if (i >= ctx->ntcpfd) {
+		size_t n = ctx->ntcpfd ? ctx->ntcpfd : 64;
+		unsigned char *t;
+
+		while (n <= i)
+			n *= 2;
+		if (!(t = realloc(ctx->tcpfd, n))) /* unknown: read as UDP */
+			return ARES_SUCCESS;
+		memset(t + ctx->ntcpfd, 0, n - ctx->ntcpfd);
+		ctx->tcpfd = t;
+		ctx->ntcpfd = n;
+	}
+	ctx->tcpfd[i] = type == SOCK_STREAM;
+	return ARES_SUCCESS;
+}
+
 int dns_ctx_new(struct dns_ctx **out, const struct dns_opts *opts, char *err, size_t errlen)
 {
 	struct dns_ctx *ctx;
@@ -843,6 +891,7 @@ int dns_ctx_new(struct dns_ctx **out, const struct dns_opts *opts, char *err, si
 		ares_library_cleanup();
 		return -1;
 	}
+	ares_set_socket_callback(ctx->ch, sock_created, ctx);
 	ctx->direct = dnsdirect_new(ctx, ctx->ch, ao.timeout, ao.tries, sock_state, ctx);
 	if (!ctx->direct) {
 		snprintf(err, errlen, "out of memory");
@@ -885,6 +934,7 @@ void dns_ctx_free(struct dns_ctx *ctx)
 	for (size_t i = 0; i < ctx->nheap; i++)
 		free(ctx->heap[i]);
 	free(ctx->heap);
+	free(ctx->tcpfd);
 	while (ctx->qfree) {
 		struct dns_query *q = ctx->qfree;
 		ctx->qfree = q->next;
@@ -914,9 +964,13 @@ void dns_set_wake_cb(struct dns_ctx *ctx, dns_wake_cb *cb, void *arg)
 
 void dns_process(struct dns_ctx *ctx, int read_fd, int write_fd)
 {
-	if (!dnsdirect_process(ctx->direct, read_fd, write_fd))
+	if (!dnsdirect_process(ctx->direct, read_fd, write_fd)) {
+		ctx->reading_tcp = read_fd >= 0 && (size_t)read_fd < ctx->ntcpfd &&
+				   ctx->tcpfd[read_fd];
 		ares_process_fd(ctx->ch, read_fd >= 0 ? (ares_socket_t)read_fd : ARES_SOCKET_BAD,
 				write_fd >= 0 ? (ares_socket_t)write_fd : ARES_SOCKET_BAD);
+		ctx->reading_tcp = false;
+	}
 	timers_run(ctx);
 }
 

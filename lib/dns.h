@@ -50,6 +50,10 @@ enum dns_status {
 	DNS_S_SERVFAIL,   /* SERVFAIL, REFUSED, other rcode, bad answer */
 	DNS_S_TIMEOUT,    /* no answer from any server in time */
 	DNS_S_ERROR,      /* local error: bad name, no servers, out of memory */
+	DNS_S_TCPFAIL,    /* an error rcode (or a bad answer) over TCP after a
+			   * truncated UDP answer: unlike a UDP SERVFAIL, pydns
+			   * raises there, so pyspf has a temperror (rcode says
+			   * which) */
 };
 
 /*
@@ -76,6 +80,7 @@ struct dns_ctx;
 
 struct dns_answer {
 	enum dns_status status;
+	int rcode;             /* the answer's RCODE (0 when there was no answer) */
 	uint32_t ttl;          /* how long this answer may be cached */
 	bool from_cache;
 	const char *canon;     /* final name after CNAMEs (== asked name if none) */

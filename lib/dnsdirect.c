@@ -51,6 +51,7 @@ struct ddq {
 	int fd;
 	bool on_wire;
 	bool tcp;                   /* a UDP answer was truncated: TCP from now on */
+	bool igntc;                 /* ... unless the caller takes it as it is */
 	bool connecting;
 	bool waited;                /* some try got as far as waiting for an answer */
 	int end_status;             /* != 0: the timer ends the query with it */
@@ -347,6 +348,12 @@ static void line_drain(struct dnsdirect *d)
 int dnsdirect_send(struct dnsdirect *d, const unsigned char *msg, int len, ares_callback cb,
 		   void *arg)
 {
+	return dnsdirect_send_flags(d, msg, len, 0, cb, arg);
+}
+
+int dnsdirect_send_flags(struct dnsdirect *d, const unsigned char *msg, int len, int flags,
+			 ares_callback cb, void *arg)
+{
 	struct ddq *q;
 	size_t o = 12;
 
@@ -364,6 +371,8 @@ int dnsdirect_send(struct dnsdirect *d, const unsigned char *msg, int len, ares_
 	q->cb = cb;
 	q->arg = arg;
 	q->fd = -1;
+	q->tcp = (flags & DNSDIRECT_TCP) != 0;
+	q->igntc = (flags & DNSDIRECT_IGNTC) != 0;
 	q->qlen = (size_t)len;
 	q->qname_end = o + 1;
 	q->msg[0] = (unsigned char)(len >> 8);
@@ -490,7 +499,7 @@ static void udp_take(struct ddq *q, unsigned char *buf)
 		}
 		if (!matches(q, buf, (size_t)n))
 			continue;           /* not ours: keep waiting */
-		if (buf[2] & 0x02) {
+		if ((buf[2] & 0x02) && !q->igntc) {
 			to_tcp(q);
 			return;
 		}

@@ -62,6 +62,13 @@ void dnsdirect_free(struct dnsdirect *d);
 int dnsdirect_send(struct dnsdirect *d, const unsigned char *msg, int len, ares_callback cb,
 		   void *arg);
 
+#define DNSDIRECT_TCP   1   /* over TCP from the start */
+#define DNSDIRECT_IGNTC 2   /* a truncated UDP answer is the answer (as
+			     * c-ares' ARES_FLAG_IGNTC): no TCP retry */
+/* dnsdirect_send with those flags. */
+int dnsdirect_send_flags(struct dnsdirect *d, const unsigned char *msg, int len, int flags,
+			 ares_callback cb, void *arg);
+
 /* Serve read_fd / write_fd if they are ours; false if neither is. */
 bool dnsdirect_process(struct dnsdirect *d, int read_fd, int write_fd);
 

@@ -110,6 +110,7 @@ struct slot {
 	struct dns_query *q;
 	bool done, sent;
 	enum dns_status st;
+	int rcode;
 	bool from_cache;
 	uint32_t ttl;
 	size_t n;

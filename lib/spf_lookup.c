@@ -85,6 +85,7 @@ static void on_answer(void *arg, const struct dns_answer *ans)
 	s->q = NULL;
 	s->done = true;
 	s->st = ans->status;
+	s->rcode = ans->rcode;
 	s->from_cache = ans->from_cache;
 	s->ttl = ans->ttl;
 	if (ans->from_cache)
@@ -373,9 +374,15 @@ void spf_lookup_one(struct spf_check *c, enum op op, const char *name, int type)
 
 bool spf_lookup_error(const struct slot *s)
 {
-	return s->st == DNS_S_TIMEOUT || s->st == DNS_S_ERROR ||
+	return s->st == DNS_S_TIMEOUT || s->st == DNS_S_ERROR || s->st == DNS_S_TCPFAIL ||
 	       (s->st == DNS_S_SERVFAIL && !s->c->servfail_void);
 }
+
+/* pydns' DNS.Status names of the header's RCODE values */
+static const char *const rcode_names[] = {
+	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
+	"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
+};
 
 /* DNS failure of a slot -> temperror; returns true if it ended the check. */
 bool spf_lookup_failed(struct spf_check *c, const struct slot *s)
@@ -389,6 +396,16 @@ bool spf_lookup_failed(struct spf_check *c, const struct slot *s)
 		if (c->servfail_void)
 			return false;
 		spf_eval_error(c, SPF_TEMPERROR, "DNS Error: SERVFAIL  RCODE: 2");
+		return true;
+	case DNS_S_TCPFAIL:
+		/* pydns' text: its name of the rcode, two blanks, the number */
+		if (s->rcode > 0 && s->rcode < (int)(sizeof(rcode_names) / sizeof(rcode_names[0])))
+			spf_eval_error(c, SPF_TEMPERROR, "DNS Error: %s  RCODE: %d",
+				       rcode_names[s->rcode], s->rcode);
+		else if (s->rcode > 0)  /* no name: pydns writes the number */
+			spf_eval_error(c, SPF_TEMPERROR, "DNS Error: %d  RCODE: %d", s->rcode, s->rcode);
+		else                    /* an answer that did not parse */
+			spf_eval_error(c, SPF_TEMPERROR, "DNS Error: SERVFAIL  RCODE: 2");
 		return true;
 	case DNS_S_TIMEOUT:
 		spf_eval_error(c, SPF_TEMPERROR, "DNS Timeout");

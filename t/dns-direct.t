@@ -30,6 +30,8 @@ ODD = {
     CAFE: [{'TXT': 'eight bit'}],
     '"quoted"\\back.example.com': [{'TXT': 'quote and backslash'}],
     'tc+x.example.com': ['TRUNCATE', {'TXT': 'odd name over tcp'}],
+    'tcfail+x.example.com': ['TRUNCATE', 'SERVFAIL'],
+    'fail+x.example.com': ['SERVFAIL'],
     'slow=x.example.com': ['TIMEOUT'],
     'spoof+x.example.com': ['SPOOF', {'A': '192.0.2.7'}],
     'alias+x.example.com': [{'CNAME': 'user+tag._spf.example.com'}],
@@ -73,6 +75,11 @@ with testlib.Dnsd(zone=ODD) as dns:
     dq.check_tc(r, 0, dns, 'tc+x.example.com', 'TXT',
                 'TXT strings=1 first=17 len=17 "odd name over tcp" ttl=3600',
                 'TC for an odd name: retried over TCP')
+    r = dnsq(dns.server, 'TXT:tcfail+x.example.com', 'TXT:fail+x.example.com')
+    dq.check(r, 0, 'odd name, SERVFAIL over TCP after TC: TCP-FAIL', status='TCP-FAIL', ttl=0)
+    dq.check(r, 1, 'odd name, SERVFAIL over UDP: SERVFAIL', status='SERVFAIL', ttl=0)
+    tap.is_([l.split(' ')[0] for l in dnscheck.queries(dns, 'tcfail+x.example.com', 'TXT')],
+            ['udp', 'tcp'], 'odd name, TCP-FAIL: one UDP query, then one TCP query')
 
     # --- timeouts, tries --------------------------------------------------
     dq.check_timeout(dns, 'slow=x.example.com', 'plain.example.com',

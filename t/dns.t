@@ -40,6 +40,7 @@ ZONE = {
     'timeout.example.com': ['TIMEOUT'],
     'servfail.example.com': ['SERVFAIL'],
     'tc.example.com': ['TRUNCATE', {'TXT': 'came over tcp'}],
+    'tcfail.example.com': ['TRUNCATE', 'SERVFAIL'],
     'short.example.com': [{'TTL': 1}, {'TXT': 'one second'}],
     'ttl0.example.com': [{'TTL': 0}, {'TXT': 'never cached'}],
     'sixty.example.com': [{'TTL': 60}, {'TXT': 'sixty seconds'}],
@@ -90,6 +91,12 @@ with testlib.Dnsd(zone=ZONE) as dns:
     dq.check_tc(r, 3, dns, 'tc.example.com', 'TXT',
                 'TXT strings=1 first=13 len=13 "came over tcp" ttl=3600',
                 'truncated UDP answer: retried over TCP')
+    # pydns raises on an error rcode over TCP (pyspf: temperror) where it
+    # reads one over UDP as no answer: the transport is kept apart
+    r = dnsq(dns.server, 'TXT:tcfail.example.com')
+    check(r, 0, 'SERVFAIL over TCP after a truncated UDP answer: TCP-FAIL', status='TCP-FAIL', ttl=0)
+    tap.is_([l.split(' ')[0] for l in queries(dns, 'tcfail.example.com', 'TXT')], ['udp', 'tcp'],
+            'TCP-FAIL: one UDP query, then one TCP query')
 
     dq.check_timeout(dns, 'timeout.example.com', 'example.com',
                      'TIMEOUT within bounds (%.2fs for 2 tries of 300 ms)')

@@ -595,11 +595,6 @@ def _intended(case, i, py, ours, sent):
 # Bugs of ours found by this test, written up in the findings and not yet
 # fixed.  Each: (id, predicate(case, index, python reply, our reply, sent)).
 # A difference matching one is a TAP TODO: visible, not failing.
-def _has_servfail(case):
-    return any(r == 'SERVFAIL' or (isinstance(r, dict) and 'SERVFAIL' in r.values())
-               for recs in case.zone.z.values() for r in recs)
-
-
 def _odd_macro(text):
     """A %{...} whose transformers pyspf reads differently from RFC 7208."""
     for rest in re.findall(r'%\{[a-zA-Z]([^}]*)\}', text):
@@ -620,10 +615,6 @@ def _has_ctl_txt(case):
 
 
 KNOWN_BUGS = [
-    ('F1b SERVFAIL over TCP after a truncated UDP answer: Temperror in Python, None in ours',
-     lambda case, i, py, ours, sent: any(r == 'TRUNCATE' for recs in case.zone.z.values() for r in recs)
-     and _has_servfail(case) and ('emperror' in py or 'Temporary Error' in py)
-     and 'emperror' not in ours and 'Temporary Error' not in ours),
     ('F12 names with an ASCII xn-- label: Python finds no record (None), ours evaluates the record',
      lambda case, i, py, ours, sent: 'xn--' in (sent.get('helo_name') or '') + (sent.get('sender') or '')),
 ]
@@ -633,8 +624,6 @@ def case_known_bugs(case):
     """Known bugs whose trigger is in the case (zone or config): their
     effects can show in log lines even where the replies agree."""
     out = []
-    if _has_servfail(case) and any(r == 'TRUNCATE' for recs in case.zone.z.values() for r in recs):
-        out.append('F1b')
     if _has_txt(case, _odd_macro):
         out.append('F4 (intended: strict macro transformers)')
     if _has_txt(case, lambda t: '%{p}' in t):
