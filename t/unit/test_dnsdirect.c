@@ -399,14 +399,18 @@ static void test_udp_buffer(void)
 	ares_channel ch = NULL;
 	struct dnsdirect *d = NULL;
 	struct kept k1, k2;
+	struct ares_options ao;
 
+	memset(&ao, 0, sizeof ao);
 	printf("# PSPF_ASAN=%d\n", PSPF_ASAN);
 	if (!ok(dnsd_start(&srv, zone), "t/dnsd.py ready"))
 		goto out;
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", srv.port);
 	if (!ok(dns_ctx_new(&ctx, &o, err, sizeof err) == 0, "context (for its timers)"))
 		goto out;
-	if (!ok(ares_init(&ch) == ARES_SUCCESS && ares_set_servers_ports_csv(ch, addr) == ARES_SUCCESS,
+	/* ares_init_options: ares_init is deprecated from 1.34 on (Debian 13) */
+	if (!ok(ares_init_options(&ch, &ao, 0) == ARES_SUCCESS &&
+		ares_set_servers_ports_csv(ch, addr) == ARES_SUCCESS,
 		"c-ares channel naming the server"))
 		goto out;
 	d = dnsdirect_new(ctx, ch, 2000, 2, on_sock, NULL);
