@@ -543,8 +543,8 @@ static int flight_send(struct flight *f)
 	ctx->st.queries_sent++;
 	ctx->st.in_flight++;
 	if (f->tcp || dnsdirect_wants(f->qname)) {     /* its timers wake the loop */
-		if (dnsdirect_send_flags(ctx->direct, buf, len,
-					 f->tcp ? DNSDIRECT_TCP : DNSDIRECT_IGNTC, on_answer, f) < 0) {
+		if (dnsdirect_send(ctx->direct, buf, len,
+				   f->tcp ? DNSDIRECT_TCP : DNSDIRECT_IGNTC, on_answer, f) < 0) {
 			ctx->st.in_flight--;
 			return -1;
 		}

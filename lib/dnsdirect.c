@@ -345,14 +345,8 @@ static void line_drain(struct dnsdirect *d)
 	}
 }
 
-int dnsdirect_send(struct dnsdirect *d, const unsigned char *msg, int len, ares_callback cb,
-		   void *arg)
-{
-	return dnsdirect_send_flags(d, msg, len, 0, cb, arg);
-}
-
-int dnsdirect_send_flags(struct dnsdirect *d, const unsigned char *msg, int len, int flags,
-			 ares_callback cb, void *arg)
+int dnsdirect_send(struct dnsdirect *d, const unsigned char *msg, int len, int flags,
+		   ares_callback cb, void *arg)
 {
 	struct ddq *q;
 	size_t o = 12;

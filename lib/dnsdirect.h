@@ -51,23 +51,21 @@ struct dnsdirect *dnsdirect_new(struct dns_ctx *ctx, ares_channel ch, int timeou
 /* Every query still pending is called back with ARES_EDESTRUCTION. */
 void dnsdirect_free(struct dnsdirect *d);
 
+#define DNSDIRECT_TCP   1   /* over TCP from the start */
+#define DNSDIRECT_IGNTC 2   /* a truncated UDP answer is the answer (as
+			     * c-ares' ARES_FLAG_IGNTC): no TCP retry */
+
 /*
  * Send the query msg (len bytes as dnsmsg_build_query made it; its id is
- * replaced).  cb is called exactly once, never before this returns:
+ * replaced) with flags 0 or the DNSDIRECT_ ones above.  cb is called
+ * exactly once, never before this returns:
  * ARES_SUCCESS with the answer, ARES_ETIMEOUT or ARES_ECONNREFUSED when no
  * server answered, ARES_ESERVFAIL without servers, ARES_ENOMEM,
  * ARES_EDESTRUCTION from dnsdirect_free.  -1 (and no callback) if the
  * query cannot even be started.
  */
-int dnsdirect_send(struct dnsdirect *d, const unsigned char *msg, int len, ares_callback cb,
-		   void *arg);
-
-#define DNSDIRECT_TCP   1   /* over TCP from the start */
-#define DNSDIRECT_IGNTC 2   /* a truncated UDP answer is the answer (as
-			     * c-ares' ARES_FLAG_IGNTC): no TCP retry */
-/* dnsdirect_send with those flags. */
-int dnsdirect_send_flags(struct dnsdirect *d, const unsigned char *msg, int len, int flags,
-			 ares_callback cb, void *arg);
+int dnsdirect_send(struct dnsdirect *d, const unsigned char *msg, int len, int flags,
+		   ares_callback cb, void *arg);
 
 /* Serve read_fd / write_fd if they are ours; false if neither is. */
 bool dnsdirect_process(struct dnsdirect *d, int read_fd, int write_fd);

@@ -171,7 +171,7 @@ server_conn_closed(struct srv *s, struct conn *c)
 	}
 	if (s->accept_paused && !s->stopping && (int)s->nconns < max_connections(s) &&
 	    !event_pending(s->accept_retry, EV_TIMEOUT, NULL))
-		accept_pause(s, false);
+		s->accept_paused = false;
 	spread_sync(s);
 }
 
@@ -323,7 +323,6 @@ server_count_reply(struct srv *s, const char *action)
 		k = SR_REJECT;
 	else if (action[0] == '4' || strncmp(action, "defer", 5) == 0)
 		k = SR_DEFER;
-	s->nserved++;
 	s->nreply[k]++;
 }
 
@@ -338,9 +337,12 @@ usr1_cb(evutil_socket_t sig, short what, void *arg)
 	struct srv *s = arg;
 	struct dns_stats d;
 	char who[32] = "";
+	unsigned long served = 0;
 
 	(void)sig;
 	(void)what;
+	for (int k = 0; k < SERVER_REPLY_KINDS; k++)
+		served += s->nreply[k];
 	dns_get_stats(s->dns, &d);
 	if (s->sp != NULL)
 		snprintf(who, sizeof(who), "worker %d, ", s->slot + 1);
@@ -350,7 +352,7 @@ usr1_cb(evutil_socket_t sig, short what, void *arg)
 		 "%lu waiting; cache %lu entries, %zu bytes; CPU %.2f s",
 		 who, (long long)(time(NULL) - s->started), s->nconns, s->nconns == 1 ? "" : "s",
 		 s->naccepted, s->spawn ? "spawn" : s->accept_on ? "accepting" : "not accepting",
-		 s->nserved, s->nreply[SR_PREPEND], s->nreply[SR_DUNNO], s->nreply[SR_REJECT],
+		 served, s->nreply[SR_PREPEND], s->nreply[SR_DUNNO], s->nreply[SR_REJECT],
 		 s->nreply[SR_DEFER], s->nreply[SR_OTHER], d.queries_sent, d.cache_hits, d.shared,
 		 d.in_flight, d.waiting, d.cache_entries, d.cache_bytes,
 		 (double)clock_ns(CLOCK_PROCESS_CPUTIME_ID) / 1e9);

@@ -58,7 +58,6 @@ struct srv {
 
 	struct conn *conns;             /* doubly linked */
 	unsigned nconns;
-	unsigned long nserved;
 	unsigned long nreply[SERVER_REPLY_KINDS];   /* by server_reply_kind() */
 	unsigned long naccepted;
 	time_t started;

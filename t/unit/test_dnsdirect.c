@@ -380,7 +380,7 @@ static bool ask(struct dns_ctx *ctx, struct dnsdirect *d, const char *name, stru
 	int len = dnsmsg_build_query(msg, sizeof msg, name, DNS_T_TXT, 0, DNSMSG_EDNS_SIZE);
 
 	memset(k, 0, sizeof *k);
-	if (len < 0 || dnsdirect_send(d, msg, len, keep_answer, k) < 0)
+	if (len < 0 || dnsdirect_send(d, msg, len, 0, keep_answer, k) < 0)
 		return false;
 	run_direct(ctx, d, k, 5000);
 	return k->calls == 1;
